@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The dialog engine. dialog_step() is pure: given the stored session (or none), one inbound
+ * message and the time, it returns the new session, the replies to send and the events to record.
+ * It does no I/O and reads no clock. Flows (survey now; complaint, status, officer commands,
+ * opt-out, help later) are tables of states; texts come from message catalogs and survey
+ * definitions in data files (dialogs/data/), Indonesian first, English second.
+ *
+ * Thread safety: a struct dialog_engine is read-only after dialog_engine_load() and may be shared
+ * by all worker threads; dialog_step() allocates its own PCRE2 match data.
+ */
+#ifndef DIALOG_H
+#define DIALOG_H
+
+#include "sr_error.h"
+#include "sr_types.h"
+
+#include <stdint.h>
+
+struct dialog_engine;
+
+/* Read-only view of the registry the dialog may consult. lookup returns NULL if unknown; the
+ * code is matched case-insensitively by the implementation behind it. */
+struct dialog_env {
+    const struct sr_officer *(*officer_lookup)(void *ud, const char *code);
+    void *ud;
+    int64_t session_idle_ms; /* idle expiry, default 30 min */
+    const char *default_language; /* "id" */
+};
+
+struct dialog_input {
+    const struct sr_inbound *msg; /* the citizen's message (never a STATUS) */
+    const char *channel;          /* channel name, copied into replies and events */
+    const char *citizen;          /* keyed hash of the sender (hex), for events; never the number */
+    const char *session;          /* stored session JSON, NULL or "" for none */
+    size_t session_len;
+    int64_t now_ms;               /* injected time, unix ms */
+    const char *event_id_base;    /* unique and stable per inbound message, e.g.
+                                     "wa:wamid.HBg..."; event i gets id "<base>#<i>" */
+};
+
+#define DIALOG_OUTCOMES(X)                                                                         \
+    X(NONE, "none")               /* message answered, nothing started or finished */              \
+    X(SURVEY_STARTED, "survey_started")                                                            \
+    X(SURVEY_ANSWERED, "survey_answered")                                                          \
+    X(SURVEY_REASKED, "survey_reasked")                                                            \
+    X(SURVEY_COMPLETED, "survey_completed")                                                        \
+    X(SURVEY_CANCELLED, "survey_cancelled")                                                        \
+    X(SURVEY_EXPIRED, "survey_expired")                                                            \
+    X(UNKNOWN_OFFICER, "unknown_officer")                                                          \
+    X(HELP, "help")
+
+enum dialog_outcome {
+#define DIALOG_OUTCOME_ENUM(name, text) DIALOG_##name,
+    DIALOG_OUTCOMES(DIALOG_OUTCOME_ENUM)
+#undef DIALOG_OUTCOME_ENUM
+        DIALOG__OUTCOME_COUNT
+};
+const char *dialog_outcome_name(enum dialog_outcome o);
+
+struct dialog_result {
+    char *session;       /* new session JSON (heap); NULL means "no session" (clear it) */
+    int64_t expires_at_ms; /* when the new session goes idle-expired; 0 if no session */
+    struct sr_reply *replies; /* heap array */
+    size_t n_replies;
+    char **events;       /* heap array of heap JSON strings, see dialogs/README-events in the
+                            data folder; every event has "id", "type", "at" (unix ms) */
+    size_t n_events;
+    enum dialog_outcome outcome;
+};
+void dialog_result_clear(struct dialog_result *r);
+
+/* Loads catalogs, survey definitions and patterns from data_dir and compiles the patterns once
+ * (JIT, UTF, UCP). On error returns NULL and fills eb naming the file and problem. */
+struct dialog_engine *dialog_engine_load(const char *data_dir, struct sr_errbuf *eb);
+void dialog_engine_free(struct dialog_engine *e); /* NULL is fine */
+
+/* One step. SR_E_OK with *out filled (out is zeroed first). */
+enum sr_err dialog_step(const struct dialog_engine *e, const struct dialog_env *env,
+                        const struct dialog_input *in, struct dialog_result *out);
+
+/* The idle-expiry step: called by the sweeper when a session passed expires_at_ms without a new
+ * message. Emits the abandoned event and returns no session. Replies may be empty. */
+enum sr_err dialog_expire(const struct dialog_engine *e, const struct dialog_env *env,
+                          const char *channel, const char *citizen, const char *session,
+                          size_t session_len, int64_t now_ms, const char *event_id_base,
+                          struct dialog_result *out);
+
+#endif

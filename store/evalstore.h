@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The evaluation store: SQLite (WAL) holding the registry (units, officers) and everything that
+ * happened (events, surveys and their answers, message statuses, send outcomes). Citizens appear
+ * only as the keyed hash the gateway computed. Synchronous: call it from the writer thread, the
+ * CLI or a worker thread, never from an event loop.
+ *
+ * Event JSON (written by dialogs/ and the gateway; every event has "id", "type", "at" unix ms):
+ *   survey_started    channel citizen session survey officer unit language
+ *   survey_completed  ... + started_at answers {element: 1..4} comment (string|null)
+ *   survey_cancelled  channel citizen session survey officer unit started_at
+ *   survey_abandoned  channel citizen session survey officer unit started_at (idle expiry)
+ *   message_status    channel provider_id status error_code (string|null)
+ *   reply_sent        channel outbox_id provider_id attempts http_status
+ *   reply_failed      channel outbox_id attempts http_status error
+ * Unknown types are kept in the events table only (forward compatible).
+ */
+#ifndef EVALSTORE_H
+#define EVALSTORE_H
+
+#include "sr_error.h"
+#include "sr_types.h"
+
+#include <stddef.h>
+
+struct evalstore;
+
+enum evalstore_mode { EVALSTORE_READ, EVALSTORE_WRITE };
+
+/* Opens (and in WRITE mode creates / migrates the schema of) the database at path; WAL,
+ * busy_timeout, foreign keys on. NULL on error with eb filled. */
+struct evalstore *evalstore_open(const char *path, enum evalstore_mode mode, struct sr_errbuf *eb);
+void evalstore_close(struct evalstore *es); /* NULL is fine */
+
+/* Applies a batch of event JSON strings in ONE transaction, idempotent by event id (an event
+ * already present changes nothing). *applied counts the new ones. A malformed event is
+ * recorded in the events table with type "invalid" and skipped, never blocking the batch. */
+enum sr_err evalstore_apply(struct evalstore *es, const char *const *events, const size_t *lens,
+                            size_t n, size_t *applied, struct sr_errbuf *eb);
+
+struct evalstore_import_report {
+    size_t units_added, officers_added, officers_updated, rows_rejected;
+};
+/* Imports officers from CSV with a header row:
+ *   nip,code,name,unit_code,unit_name,phone
+ * NIP must be exactly 18 digits, code 2-16 of [A-Za-z0-9-], name and unit non-empty, phone
+ * digits (optionally +). All rows or none: any rejected row aborts with SR_E_INVALID and eb
+ * naming the line and field. Upsert by code. */
+enum sr_err evalstore_import_officers(struct evalstore *es, const char *csv_path,
+                                      struct evalstore_import_report *rep, struct sr_errbuf *eb);
+
+/* The officer registry, loaded once, read-only, shareable between threads. */
+struct evalstore_registry;
+enum sr_err evalstore_registry_load(struct evalstore *es, struct evalstore_registry **out,
+                                    struct sr_errbuf *eb);
+void evalstore_registry_free(struct evalstore_registry *r);
+size_t evalstore_registry_count(const struct evalstore_registry *r);
+/* Case-insensitive lookup by code; has the shape of dialog_env.officer_lookup (ud = registry). */
+const struct sr_officer *evalstore_registry_lookup(void *registry, const char *code);
+
+/* SELECT 1 on the connection: 0 if reachable. */
+int evalstore_ping(struct evalstore *es);
+
+#endif

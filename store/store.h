@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Operational state in Redis, asynchronously on a worker's libuv loop (hiredis async + its libuv
+ * adapter). One struct store per worker. It owns two connections: "cmd" for ordinary commands
+ * and "block" for blocking stream reads, so a blocking XREADGROUP never delays a commit.
+ *
+ * Keys (prefix from the config, default "suara:"):
+ *   <p>sess:<channel>:<sender>     hash {v: version, s: session JSON}, TTL session_ttl_s
+ *   <p>dedupe:<channel>:<id>       "1", TTL dedupe_ttl_s (>= 7 days)
+ *   <p>events                      stream of event JSON (field "e"), group "writer"
+ *   <p>outbox                      stream of reply JSON (field "r"), group "sender"
+ *   <p>expiry                      zset: member "<channel>\x1f<sender>", score expires_at_ms
+ *   <p>sent:<outbox entry id>      marker that a reply left, TTL dedupe_ttl_s
+ *
+ * Every callback is called exactly once, also on disconnect (err = SR_E_UNAVAILABLE: "not
+ * durable") and on store_close (err = SR_E_UNAVAILABLE). Data handed to a callback is borrowed
+ * for the duration of the callback. Never free the store from inside one of its callbacks.
+ * After a disconnect a fresh connection is made from a timer with jittered exponential backoff.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include "sr_error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct store;
+
+struct store_conf {
+    const char *host;        /* used when unix_socket is NULL/"" */
+    int port;
+    const char *unix_socket;
+    const char *prefix;      /* key prefix, "suara:" */
+    int db;                  /* SELECT db, 0 default */
+    int session_ttl_s;       /* default 86400 */
+    int dedupe_ttl_s;        /* default 604800 (7 days), never less */
+    int command_timeout_ms;  /* a command unanswered this long fails with SR_E_UNAVAILABLE */
+    int backoff_min_ms;      /* reconnect backoff, jittered, doubling up to backoff_max_ms */
+    int backoff_max_ms;
+    /* optional: called for every completed command with its round-trip in seconds (metrics) */
+    void (*on_rtt)(void *ud, double seconds);
+    void *on_rtt_ud;
+};
+void store_conf_defaults(struct store_conf *c);
+
+/* Creates the store and starts connecting (non-blocking). Borrowed: loop and conf (conf strings
+ * are copied). Returns NULL only on invalid conf (eb filled). */
+struct store *store_new(uv_loop_t *loop, const struct store_conf *conf, struct sr_errbuf *eb);
+/* Fails pending callbacks with SR_E_UNAVAILABLE, disconnects, and frees the store once every
+ * libuv handle is closed; the loop can then finish. NULL is fine. */
+void store_close(struct store *s);
+int store_is_connected(const struct store *s); /* 1 when the cmd connection is up and ready */
+
+/* ---- sessions and the atomic commit ---- */
+
+struct store_session {
+    const char *data; /* session JSON, NULL if none */
+    size_t len;
+    long long version; /* 0 if none */
+    int seen;          /* 1 if <channel, provider_id> was already committed: a duplicate */
+};
+typedef void store_load_cb(void *ud, enum sr_err err, const struct store_session *s);
+/* Loads the session of (channel, sender) and whether provider_id was already committed, in one
+ * round trip. provider_id may be NULL (then seen = 0). */
+void store_session_load(struct store *s, const char *channel, const char *sender,
+                        const char *provider_id, store_load_cb *cb, void *ud);
+
+struct store_commit {
+    const char *channel;
+    const char *sender;
+    const char *provider_id;     /* dedupe key with channel; required */
+    long long expected_version;  /* version the step started from; -1 = leave session alone */
+    const char *session;         /* new session JSON; NULL = clear session (and its expiry) */
+    size_t session_len;
+    int64_t expires_at_ms;       /* with a session: register for idle expiry (0 = don't) */
+    const char *const *events;   /* event JSON strings -> <p>events */
+    size_t n_events;
+    const char *const *replies;  /* reply JSON strings (sr_reply_to_json) -> <p>outbox */
+    size_t n_replies;
+};
+
+enum store_commit_result {
+    STORE_COMMITTED, /* everything written atomically */
+    STORE_DUPLICATE, /* provider id already committed: nothing written */
+    STORE_CONFLICT   /* session version moved on: nothing written; reload and step again */
+};
+typedef void store_commit_cb(void *ud, enum sr_err err, enum store_commit_result r,
+                             long long new_version);
+/* One Lua script (loaded once with SCRIPT LOAD, run with EVALSHA, reloaded on NOSCRIPT):
+ * dedupe check, version check, session write with TTL, expiry index, XADD of events and replies,
+ * dedupe key set — all or nothing. */
+void store_commit(struct store *s, const struct store_commit *c, store_commit_cb *cb, void *ud);
+
+/* ---- idle expiry ---- */
+
+struct store_expired {
+    const char *channel;
+    const char *sender;
+    const char *session; /* JSON */
+    size_t len;
+    long long version;
+    int64_t expires_at_ms;
+};
+typedef void store_expired_cb(void *ud, enum sr_err err, const struct store_expired *items,
+                              size_t n);
+/* Claims up to max sessions whose expiry passed at now_ms: atomically moves their score to
+ * now_ms + lease_ms (so a crashed claimer's work is retried by another worker later) and returns
+ * them. The caller commits the expiry step with expected_version (provider id
+ * "expire:<expires_at_ms>"); that commit's session = NULL removes the index entry. */
+void store_claim_expired(struct store *s, int64_t now_ms, int lease_ms, size_t max,
+                         store_expired_cb *cb, void *ud);
+
+/* ---- outbox consumer (the sender) ---- */
+
+struct store_outbox_entry {
+    const char *id;   /* stream entry id */
+    const char *json; /* reply JSON */
+    size_t len;
+    int already_sent; /* 1 if a <p>sent: marker exists (sent before a crash): just ack it */
+};
+typedef void store_outbox_cb(void *ud, enum sr_err err, const struct store_outbox_entry *e,
+                             size_t n);
+/* On the block connection: first this consumer's own pending entries, then entries idle longer
+ * than claim_idle_ms in other consumers (XAUTOCLAIM), then new ones (XREADGROUP ... BLOCK
+ * block_ms). Creates the group if missing. n = 0 after a timeout. */
+void store_outbox_read(struct store *s, const char *consumer, size_t max, int block_ms,
+                       int claim_idle_ms, store_outbox_cb *cb, void *ud);
+
+typedef void store_done_cb(void *ud, enum sr_err err);
+/* Atomically (Lua): sets the sent marker (if sent), XACKs the entry, XADDs the outcome event. */
+void store_outbox_done(struct store *s, const char *entry_id, int sent, const char *event_json,
+                       store_done_cb *cb, void *ud);
+
+/* ---- observability ---- */
+struct store_backlog {
+    long long outbox_len, outbox_pending, outbox_lag;
+    long long events_len, events_pending, events_lag;
+};
+typedef void store_backlog_cb(void *ud, enum sr_err err, const struct store_backlog *b);
+void store_backlog(struct store *s, store_backlog_cb *cb, void *ud);
+
+#endif
