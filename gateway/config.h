@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The configuration: one INI file (parsed by inih), described by ONE table of keys in config.c
+ * (section, key, type, bounds, default, secret?, help). Every key can be overridden by an
+ * environment variable derived from its name: SUARA_<SECTION>_<KEY>, upper-cased, '.' and '-'
+ * as '_' (e.g. [channel.wa] app_secret -> SUARA_CHANNEL_WA_APP_SECRET). Errors name the file,
+ * line and key. The loaded config is const and passed explicitly.
+ *
+ * Sections: [server] [redis] [store] [privacy] [dialog] [sender] and one [channel.<name>] per
+ * channel (keys: the fields of struct sr_channel_conf; type is required).
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include "sr_error.h"
+#include "sr_log.h"
+#include "sr_types.h"
+
+#include <stdio.h>
+
+struct config {
+    const char *path; /* file it came from */
+    struct {
+        const char *listen;     /* address, "127.0.0.1" default */
+        int port;               /* 8080 */
+        int workers;            /* 0 = one per core */
+        int max_header_bytes;   /* 8192 */
+        int body_limit;         /* default per-channel body limit, 65536 */
+        int idle_timeout_s;     /* 30: idle / slow clients are dropped */
+        const char *log_level;  /* "info" */
+        const char *data_dir;   /* dialogs data folder */
+    } server;
+    struct {
+        const char *host;       /* "127.0.0.1" */
+        int port;               /* 6379 */
+        const char *socket;     /* "" = use host:port */
+        int db;
+        const char *prefix;     /* "suara:" */
+        int session_ttl_s;      /* 86400 */
+        int dedupe_ttl_s;       /* 604800, minimum 604800 */
+        int command_timeout_ms; /* 2000 */
+    } redis;
+    struct {
+        const char *sqlite_path; /* "var/suara.db" */
+    } store;
+    struct {
+        const char *citizen_hash_key; /* secret, >= 16 bytes; HMAC key for citizen pseudonyms */
+    } privacy;
+    struct {
+        int session_idle_s;            /* 1800 */
+        const char *default_language;  /* "id" */
+    } dialog;
+    struct {
+        int timeout_ms;         /* 10000 per attempt */
+        int max_attempts;       /* 5 */
+        int max_in_flight;      /* 64 per worker */
+        int backoff_min_ms;     /* 500 */
+        int backoff_max_ms;     /* 30000 */
+    } sender;
+    struct sr_channel_conf *channels;
+    size_t n_channels;
+};
+
+/* Loads and validates path, then applies environment overrides. On error returns SR_E_CONFIG
+ * with eb like "suara.ini:12: [redis] port: must be between 1 and 65535". */
+enum sr_err config_load(const char *path, struct config **out, struct sr_errbuf *eb);
+void config_free(struct config *c); /* NULL is fine */
+
+const struct sr_channel_conf *config_channel(const struct config *c, const char *name);
+
+/* Prints every key with type, default, bounds and help (for `suara config-help`). Secrets are
+ * marked, their values never printed. */
+void config_print_help(FILE *out);
+
+#endif

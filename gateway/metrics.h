@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Process-wide metrics, updated lock-free (C11 atomics) by every worker and rendered in the
+ * Prometheus text format for GET /metrics. The metric set is one table in metrics.c.
+ */
+#ifndef METRICS_H
+#define METRICS_H
+
+#include <stddef.h>
+
+struct metrics;
+
+/* channel_names: borrowed for the life of the metrics (the config's names). */
+struct metrics *metrics_new(const char *const *channel_names, size_t n_channels);
+void metrics_free(struct metrics *m);
+
+/* route: one of "webhook", "healthz", "readyz", "metrics", "other". */
+void metrics_request(struct metrics *m, const char *route, int status);
+/* kind: an sr_inbound_kind name ("text", "button", "status", ...). */
+void metrics_message_in(struct metrics *m, size_t channel_idx, const char *kind);
+/* outcome: "ok", "retry", "failed", "opted_out". */
+void metrics_message_out(struct metrics *m, size_t channel_idx, const char *outcome);
+/* outcome: a dialog_outcome_name(). */
+void metrics_dialog_outcome(struct metrics *m, const char *outcome);
+void metrics_redis_rtt(struct metrics *m, double seconds);
+void metrics_set_backlog(struct metrics *m, long long outbox_pending, long long outbox_lag,
+                         long long events_pending, long long events_lag);
+void metrics_set_writer(struct metrics *m, unsigned long long applied, long long lag_ms);
+
+/* Renders everything; returns a heap string (caller frees), length in *len. */
+char *metrics_render(struct metrics *m, size_t *len);
+
+#endif
