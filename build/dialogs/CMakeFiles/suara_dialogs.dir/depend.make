@@ -1,0 +1,2 @@
+# Empty dependencies file for suara_dialogs.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,24 @@
+
+# Consider dependencies only in project.
+set(CMAKE_DEPENDS_IN_PROJECT_ONLY OFF)
+
+# The set of languages for which implicit dependencies are needed:
+set(CMAKE_DEPENDS_LANGUAGES
+  )
+
+# The set of dependency files which are needed:
+set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/main/gateway/metrics.c" "gateway/CMakeFiles/suara_gateway.dir/metrics.c.o" "gcc" "gateway/CMakeFiles/suara_gateway.dir/metrics.c.o.d"
+  )
+
+# Targets to which this target links.
+set(CMAKE_TARGET_LINKED_INFO_FILES
+  "/work/main/build/common/CMakeFiles/suara_common.dir/DependInfo.cmake"
+  "/work/main/build/handlers/CMakeFiles/suara_handlers.dir/DependInfo.cmake"
+  "/work/main/build/dialogs/CMakeFiles/suara_dialogs.dir/DependInfo.cmake"
+  "/work/main/build/store/CMakeFiles/suara_store.dir/DependInfo.cmake"
+  "/work/main/build/store/CMakeFiles/suara_evalstore.dir/DependInfo.cmake"
+  )
+
+# Fortran module output directory.
+set(CMAKE_Fortran_TARGET_MODULE_DIR "")
