@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The process: what every worker shares read-only (config, channels with their handlers, the
+ * dialog engine, the officer registry, metrics, the writer) and the workers themselves. A worker
+ * is one thread with one libuv loop, one libwebsockets context listening on the shared port
+ * (SO_REUSEPORT), one Redis store, one sender and the idle-expiry sweeper.
+ */
+#ifndef APP_H
+#define APP_H
+
+#include "config.h"
+#include "dialog.h"
+#include "evalstore.h"
+#include "handler.h"
+#include "metrics.h"
+#include "writer.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A configured channel with its handler resolved once at start-up. */
+struct app_channel {
+    size_t index; /* position in the config, for metrics */
+    const struct sr_channel_conf *conf;
+    const struct handler *handler;
+};
+
+struct app {
+    const struct config *cfg;
+    struct app_channel *channels;
+    size_t n_channels;
+    const struct dialog_engine *dialogs;
+    struct evalstore_registry *registry;
+    struct metrics *metrics;
+    struct writer *writer; /* NULL when the writer is off (tests) */
+    int n_workers;
+};
+
+/* Finds a channel by its route name; NULL if unknown. */
+const struct app_channel *app_channel_find(const struct app *a, const char *name, size_t len);
+
+/* Pseudonym of a citizen address: hex HMAC-SHA256(citizen_hash_key, address). */
+void app_citizen_hash(const struct app *a, const char *address, char out[65]);
+
+/* Wall-clock unix milliseconds: the one place the gateway reads the clock for dialogs. */
+int64_t app_now_ms(void);
+
+struct worker;
+
+/* Starts worker thread idx. NULL on failure (eb filled: e.g. the port is taken). */
+struct worker *worker_start(struct app *a, int idx, struct sr_errbuf *eb);
+/* Asks a worker to drain (finish in-flight requests and sends, then close). Thread-safe. */
+void worker_request_stop(struct worker *w);
+/* Joins the thread and frees the worker. NULL is fine. */
+void worker_join(struct worker *w);
+
+#endif

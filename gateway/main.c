@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The suara command:
+ *   suara serve -c FILE                 run the gateway (the default command)
+ *   suara check-config -c FILE          validate the config (also: --check-config)
+ *   suara import-officers -c FILE CSV   import units and officers into the evaluation store
+ *   suara config-help                   list every config key
+ * Serving: load config, open the evaluation store and the officer registry, load the dialogs,
+ * start the writer and the workers, then wait for SIGTERM / SIGINT and drain.
+ */
+#include "app.h"
+
+#include "sr_log.h"
+#include "sr_mem.h"
+
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct opts {
+    const char *command;
+    const char *config;
+    const char *arg;
+};
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: suara [serve] -c FILE\n"
+                    "       suara check-config -c FILE     (or: suara --check-config -c FILE)\n"
+                    "       suara import-officers -c FILE officers.csv\n"
+                    "       suara config-help\n");
+    return 2;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    int have_command = 0;
+    o->command = "serve";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc)
+            o->config = argv[++i];
+        else if (strcmp(a, "--check-config") == 0)
+            o->command = "check-config", have_command = 1;
+        else if (a[0] == '-')
+            return -1;
+        else if (!have_command)
+            o->command = a, have_command = 1;
+        else if (!o->arg)
+            o->arg = a;
+        else
+            return -1;
+    }
+    if (!o->config)
+        o->config = getenv("SUARA_CONFIG");
+    return 0;
+}
+
+static struct config *load_config(const char *path)
+{
+    struct config *cfg = NULL;
+    struct sr_errbuf eb = {{0}};
+    if (!path) {
+        fprintf(stderr, "suara: no config file: give -c FILE or set SUARA_CONFIG\n");
+        return NULL;
+    }
+    if (config_load(path, &cfg, &eb) != SR_E_OK) {
+        fprintf(stderr, "suara: %s\n", eb.msg);
+        return NULL;
+    }
+    enum sr_log_level lvl = SR_LOG_INFO;
+    sr_log_parse_level(cfg->server.log_level, &lvl);
+    sr_log_set_level(lvl);
+    return cfg;
+}
+
+static int cmd_check_config(const struct opts *o)
+{
+    struct config *cfg = load_config(o->config);
+    if (!cfg)
+        return 1;
+    printf("%s: ok (%zu channel%s)\n", o->config, cfg->n_channels, cfg->n_channels == 1 ? "" : "s");
+    config_free(cfg);
+    return 0;
+}
+
+static int cmd_import(const struct opts *o)
+{
+    if (!o->arg)
+        return usage();
+    struct config *cfg = load_config(o->config);
+    if (!cfg)
+        return 1;
+    struct sr_errbuf eb = {{0}};
+    struct evalstore_import_report rep = {0};
+    struct evalstore *es = evalstore_open(cfg->store.sqlite_path, EVALSTORE_WRITE, &eb);
+    int rc = 1;
+    if (es && evalstore_import_officers(es, o->arg, &rep, &eb) == SR_E_OK) {
+        printf("imported %s: %zu units added, %zu officers added, %zu updated\n", o->arg,
+               rep.units_added, rep.officers_added, rep.officers_updated);
+        rc = 0;
+    } else {
+        fprintf(stderr, "suara: import failed: %s\n", eb.msg);
+    }
+    evalstore_close(es);
+    config_free(cfg);
+    return rc;
+}
+
+static void lws_emit(int level, const char *line)
+{
+    size_t n = strcspn(line, "\n");
+    SR_LOG(WARN, "lws", NULL, "%s%.*s", level == LLL_ERR ? "error: " : "", (int)n, line);
+}
+
+static int prepare_app(struct app *a, const struct config *cfg)
+{
+    struct sr_errbuf eb = {{0}};
+    a->cfg = cfg;
+    a->n_channels = cfg->n_channels;
+    a->channels = sr_calloc(cfg->n_channels, sizeof(*a->channels));
+    for (size_t i = 0; i < cfg->n_channels; i++) {
+        a->channels[i] =
+            (struct app_channel){i, &cfg->channels[i], handler_find(cfg->channels[i].type)};
+        if (!a->channels[i].handler) {
+            SR_LOG(ERROR, "main", NULL, "channel %s: no handler for type %s", cfg->channels[i].name,
+                   cfg->channels[i].type);
+            return -1;
+        }
+    }
+    struct evalstore *es = evalstore_open(cfg->store.sqlite_path, EVALSTORE_WRITE, &eb);
+    if (!es || evalstore_registry_load(es, &a->registry, &eb) != SR_E_OK) {
+        SR_LOG(ERROR, "main", NULL, "evaluation store %s: %s", cfg->store.sqlite_path, eb.msg);
+        evalstore_close(es);
+        return -1;
+    }
+    evalstore_close(es);
+    a->dialogs = dialog_engine_load(cfg->server.data_dir, &eb);
+    if (!a->dialogs) {
+        SR_LOG(ERROR, "main", NULL, "dialogs: %s", eb.msg);
+        return -1;
+    }
+    const char **names = sr_calloc(cfg->n_channels + 1, sizeof(*names));
+    for (size_t i = 0; i < cfg->n_channels; i++)
+        names[i] = cfg->channels[i].name;
+    a->metrics = metrics_new(names, cfg->n_channels);
+    free(names);
+    return 0;
+}
+
+static struct writer *start_writer(const struct config *cfg)
+{
+    char host[64] = "suara", consumer[96];
+    gethostname(host, sizeof(host) - 1);
+    snprintf(consumer, sizeof(consumer), "%.60s-%ld-writer", host, (long)getpid());
+    struct writer_conf wc = {
+        .redis_host = cfg->redis.host,
+        .redis_port = cfg->redis.port,
+        .redis_socket = cfg->redis.socket,
+        .redis_db = cfg->redis.db,
+        .prefix = cfg->redis.prefix,
+        .db_path = cfg->store.sqlite_path,
+        .consumer = consumer,
+        .batch_max = 500,
+        .block_ms = 1000,
+    };
+    struct sr_errbuf eb = {{0}};
+    struct writer *w = writer_start(&wc, &eb);
+    if (!w)
+        SR_LOG(ERROR, "main", NULL, "writer: %s", eb.msg);
+    return w;
+}
+
+static void free_app(struct app *a)
+{
+    writer_stop(a->writer);
+    metrics_free(a->metrics);
+    dialog_engine_free((struct dialog_engine *)a->dialogs);
+    evalstore_registry_free(a->registry);
+    free(a->channels);
+}
+
+static int run_workers(struct app *a, sigset_t *sigs)
+{
+    struct worker **ws = sr_calloc((size_t)a->n_workers, sizeof(*ws));
+    int started = 0, rc = 0;
+    for (; started < a->n_workers; started++) {
+        struct sr_errbuf eb = {{0}};
+        ws[started] = worker_start(a, started, &eb);
+        if (!ws[started]) {
+            SR_LOG(ERROR, "main", NULL, "worker %d: %s", started, eb.msg);
+            rc = 1;
+            break;
+        }
+    }
+    if (rc == 0) {
+        SR_LOG(INFO, "main", NULL, "suara listening on %s:%d with %d worker%s, %zu channel%s",
+               a->cfg->server.listen, a->cfg->server.port, a->n_workers,
+               a->n_workers == 1 ? "" : "s", a->n_channels, a->n_channels == 1 ? "" : "s");
+        int sig = 0;
+        sigwait(sigs, &sig);
+        SR_LOG(INFO, "main", NULL, "signal %d: draining", sig);
+    }
+    for (int i = 0; i < started; i++)
+        worker_request_stop(ws[i]);
+    for (int i = 0; i < started; i++)
+        worker_join(ws[i]);
+    free(ws);
+    return rc;
+}
+
+static int cmd_serve(const struct opts *o)
+{
+    struct config *cfg = load_config(o->config);
+    if (!cfg)
+        return 1;
+    /* signals are taken by sigwait in this thread; workers inherit the blocked mask */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_emit);
+    struct app a = {0};
+    int rc = 1;
+    if (prepare_app(&a, cfg) == 0 && (a.writer = start_writer(cfg)) != NULL) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        a.n_workers = cfg->server.workers > 0 ? cfg->server.workers : (int)(cores > 0 ? cores : 1);
+        rc = run_workers(&a, &sigs);
+    }
+    free_app(&a);
+    config_free(cfg);
+    SR_LOG(INFO, "main", NULL, "stopped");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    sr_mem_init();
+    struct opts o = {0};
+    if (parse_opts(argc, argv, &o) < 0)
+        return usage();
+    if (strcmp(o.command, "serve") == 0)
+        return cmd_serve(&o);
+    if (strcmp(o.command, "check-config") == 0)
+        return cmd_check_config(&o);
+    if (strcmp(o.command, "import-officers") == 0)
+        return cmd_import(&o);
+    if (strcmp(o.command, "config-help") == 0) {
+        config_print_help(stdout);
+        return 0;
+    }
+    return usage();
+}

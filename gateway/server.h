@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Gateway internals shared by worker.c (thread, loop, lifecycle), server.c (libwebsockets HTTP:
+ * routing, limits, answering) and webhook.c (the inbound pipeline). Not a public API.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include "app.h"
+#include "sender.h"
+#include "store.h"
+
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <uv.h>
+
+struct worker {
+    struct app *app;
+    int idx;
+    pthread_t thread;
+    uv_loop_t loop;
+    uv_async_t stop_async;
+    uv_timer_t tick; /* 1 s: idle-expiry sweep, backlog gauges (worker 0), drain progress */
+    struct lws_context *lws;
+    struct store *store;
+    struct sender *sender;
+    char consumer[96];
+    int draining;
+    int closing;
+    int sweeping;
+    size_t in_flight; /* requests whose pipeline has not finished */
+    uint64_t req_seq;
+    uint64_t drain_deadline_ms;
+    /* start-up handshake with the main thread */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int start_state; /* 0 starting, 1 running, -1 failed */
+    struct sr_errbuf start_err;
+};
+
+#define GW_MAX_HEADERS 12
+
+/* One HTTP request. Owned by the connection until the pipeline takes a reference; when the client
+ * goes away first, wsi becomes NULL and whoever finishes last frees it (gw_request_release). */
+struct gw_request {
+    struct worker *w;
+    struct lws *wsi;
+    char id[24];
+    char method[8];
+    char *path;
+    char *query;
+    const struct app_channel *channel;
+    struct sr_header headers[GW_MAX_HEADERS];
+    size_t n_headers;
+    char *header_store[GW_MAX_HEADERS];
+    unsigned char *body;
+    size_t body_len, body_cap, body_limit;
+    int route; /* enum in server.c */
+    int too_large;
+    int refs;
+    uint64_t start_ns;
+    /* the answer */
+    int status;
+    char *content_type;
+    unsigned char *resp; /* LWS_PRE bytes of headroom, then the body */
+    size_t resp_len;
+    int answered; /* the answer is set */
+    int headers_sent;
+};
+
+/* Sets the answer (takes body, which may be NULL) and asks lws for a write slot. */
+void gw_respond(struct gw_request *r, int status, const char *content_type, const char *body,
+                size_t len);
+/* Answers {"error": "<errname lower>", "detail": "..."} with the error's HTTP status. */
+void gw_respond_error(struct gw_request *r, enum sr_err e, const char *detail);
+/* Reference counting across the async pipeline. */
+void gw_request_hold(struct gw_request *r);
+void gw_request_release(struct gw_request *r);
+
+/* The libwebsockets protocol table for a worker's context. */
+extern const struct lws_protocols gw_protocols[];
+
+/* webhook.c */
+void webhook_get(struct gw_request *r);
+void webhook_post(struct gw_request *r); /* body complete */
+void webhook_sweep_expired(struct worker *w);
+
+#endif

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The inbound pipeline of one webhook request: verify the signature, parse into normalised
+ * items, then for each item in order: load the sender's session (and whether the provider id was
+ * already committed), run the pure dialog step, and commit everything in one atomic Redis script.
+ * A version conflict (two messages of one sender at once) reloads and steps again. The provider
+ * gets its 200 only after every item is durable; if Redis cannot confirm, it gets 503.
+ * Also here: the idle-expiry sweep, which runs the dialog's expiry step for claimed sessions.
+ */
+#include "server.h"
+
+#include "sr_log.h"
+#include "sr_mem.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CONFLICT_RETRIES 8
+
+struct job {
+    struct gw_request *r; /* held */
+    struct worker *w;
+    const struct app_channel *ch;
+    struct sr_inbound_batch batch;
+    size_t idx;
+    int conflicts;
+    char citizen[65];
+    char *event_base;
+    struct dialog_result res;
+    char **reply_json;
+};
+
+static void process_next(struct job *j);
+
+static struct sr_http_in http_in(const struct gw_request *r)
+{
+    return (struct sr_http_in){
+        .method = r->method,
+        .path = r->path,
+        .query = r->query ? r->query : "",
+        .headers = r->headers,
+        .n_headers = r->n_headers,
+        .body = r->body ? r->body : (const unsigned char *)"",
+        .body_len = r->body_len,
+    };
+}
+
+static void respond_answer(struct gw_request *r, struct sr_http_answer *ans)
+{
+    gw_respond(r, ans->status, ans->content_type, ans->body, ans->body_len);
+    sr_http_answer_clear(ans);
+}
+
+void webhook_get(struct gw_request *r)
+{
+    const struct handler *h = r->channel->handler;
+    if (!h->handshake) {
+        gw_respond_error(r, SR_E_METHOD, "this channel takes POST only");
+        return;
+    }
+    struct sr_http_in in = http_in(r);
+    struct sr_http_answer ans = {0};
+    struct sr_errbuf eb = {{0}};
+    enum sr_err e = h->handshake(r->channel->conf, &in, &ans, &eb);
+    if (e != SR_E_OK) {
+        sr_http_answer_clear(&ans);
+        gw_respond_error(r, e, eb.msg);
+        return;
+    }
+    respond_answer(r, &ans);
+}
+
+static void step_clear(struct job *j)
+{
+    if (j->reply_json)
+        for (size_t i = 0; i < j->res.n_replies; i++)
+            free(j->reply_json[i]);
+    free(j->reply_json);
+    j->reply_json = NULL;
+    dialog_result_clear(&j->res);
+    free(j->event_base);
+    j->event_base = NULL;
+}
+
+static void job_free(struct job *j)
+{
+    step_clear(j);
+    sr_inbound_batch_clear(&j->batch);
+    j->w->in_flight--;
+    gw_request_release(j->r);
+    free(j);
+}
+
+static void job_fail(struct job *j, enum sr_err e, const char *detail)
+{
+    gw_respond_error(j->r, e, detail);
+    job_free(j);
+}
+
+static void job_finish(struct job *j)
+{
+    struct sr_http_answer ans = {0};
+    struct sr_errbuf eb = {{0}};
+    enum sr_err e = j->ch->handler->format_answer(j->ch->conf, &j->batch, &ans, &eb);
+    if (e != SR_E_OK) {
+        sr_http_answer_clear(&ans);
+        job_fail(j, e, eb.msg);
+        return;
+    }
+    respond_answer(j->r, &ans);
+    job_free(j);
+}
+
+static void advance(struct job *j)
+{
+    step_clear(j);
+    j->idx++;
+    j->conflicts = 0;
+    process_next(j);
+}
+
+static void on_committed(void *ud, enum sr_err err, enum store_commit_result res, long long v)
+{
+    struct job *j = ud;
+    (void)v;
+    if (err != SR_E_OK) {
+        job_fail(j, SR_E_UNAVAILABLE, "state store unavailable; message not accepted");
+        return;
+    }
+    if (res == STORE_CONFLICT && ++j->conflicts <= MAX_CONFLICT_RETRIES) {
+        step_clear(j);
+        process_next(j);
+        return;
+    }
+    if (res == STORE_CONFLICT) {
+        job_fail(j, SR_E_UNAVAILABLE, "session busy; retry");
+        return;
+    }
+    if (res == STORE_COMMITTED && j->batch.items[j->idx].kind != SR_IN_STATUS)
+        metrics_dialog_outcome(j->w->app->metrics, dialog_outcome_name(j->res.outcome));
+    advance(j);
+}
+
+static struct dialog_env dialog_env_of(const struct app *a)
+{
+    return (struct dialog_env){
+        .officer_lookup = evalstore_registry_lookup,
+        .ud = a->registry,
+        .session_idle_ms = (int64_t)a->cfg->dialog.session_idle_s * 1000,
+        .default_language = a->cfg->dialog.default_language,
+    };
+}
+
+static char **replies_to_json(const struct dialog_result *res)
+{
+    char **out = sr_calloc(res->n_replies + 1, sizeof(*out));
+    for (size_t i = 0; i < res->n_replies; i++)
+        out[i] = sr_reply_to_json(&res->replies[i]);
+    return out;
+}
+
+static void on_loaded(void *ud, enum sr_err err, const struct store_session *s)
+{
+    struct job *j = ud;
+    if (err != SR_E_OK) {
+        job_fail(j, SR_E_UNAVAILABLE, "state store unavailable; message not accepted");
+        return;
+    }
+    if (s->seen) { /* a redelivery: already durable, nothing to do twice */
+        advance(j);
+        return;
+    }
+    const struct sr_inbound *m = &j->batch.items[j->idx];
+    struct dialog_env env = dialog_env_of(j->w->app);
+    struct dialog_input in = {
+        .msg = m,
+        .channel = j->ch->conf->name,
+        .citizen = j->citizen,
+        .session = s->data,
+        .session_len = s->len,
+        .now_ms = app_now_ms(),
+        .event_id_base = j->event_base,
+    };
+    if (dialog_step(j->w->app->dialogs, &env, &in, &j->res) != SR_E_OK) {
+        job_fail(j, SR_E_INTERNAL, "dialog step failed");
+        return;
+    }
+    j->reply_json = replies_to_json(&j->res);
+    struct store_commit c = {
+        .channel = j->ch->conf->name,
+        .sender = m->sender,
+        .provider_id = m->provider_id,
+        .expected_version = s->version,
+        .session = j->res.session,
+        .session_len = j->res.session ? strlen(j->res.session) : 0,
+        .expires_at_ms = j->res.expires_at_ms,
+        .events = (const char *const *)j->res.events,
+        .n_events = j->res.n_events,
+        .replies = (const char *const *)j->reply_json,
+        .n_replies = j->res.n_replies,
+    };
+    store_commit(j->w->store, &c, on_committed, j);
+}
+
+static char *status_event(const struct job *j, const struct sr_inbound *m)
+{
+    char *id = sr_asprintf("%s:status:%s:%s", j->ch->conf->name, m->provider_id, m->status);
+    json_t *o =
+        json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s?}", "id", id, "type", "message_status", "at",
+                  (json_int_t)app_now_ms(), "channel", j->ch->conf->name, "provider_id",
+                  m->provider_id, "status", m->status, "error_code", m->error_code);
+    free(id);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+/* A delivery status changes no session: record it once, keyed by message id and status. */
+static void commit_status(struct job *j, const struct sr_inbound *m)
+{
+    char *ev = status_event(j, m);
+    char *key = sr_asprintf("status:%s:%s", m->provider_id, m->status);
+    j->res.events = sr_calloc(1, sizeof(char *));
+    j->res.events[0] = ev;
+    j->res.n_events = 1;
+    j->event_base = key; /* freed with the step */
+    struct store_commit c = {
+        .channel = j->ch->conf->name,
+        .sender = m->sender ? m->sender : "-",
+        .provider_id = key,
+        .expected_version = -1,
+        .events = (const char *const *)j->res.events,
+        .n_events = 1,
+    };
+    store_commit(j->w->store, &c, on_committed, j);
+}
+
+static void process_next(struct job *j)
+{
+    if (j->idx == j->batch.n) {
+        job_finish(j);
+        return;
+    }
+    const struct sr_inbound *m = &j->batch.items[j->idx];
+    if (m->kind == SR_IN_STATUS) {
+        if (m->provider_id && m->status)
+            commit_status(j, m);
+        else
+            advance(j); /* a status without id or state: nothing to record */
+        return;
+    }
+    if (!m->sender || !m->provider_id) {
+        advance(j);
+        return;
+    }
+    app_citizen_hash(j->w->app, m->sender, j->citizen);
+    j->event_base = sr_asprintf("%s:%s", j->ch->conf->name, m->provider_id);
+    store_session_load(j->w->store, j->ch->conf->name, m->sender, m->provider_id, on_loaded, j);
+}
+
+void webhook_post(struct gw_request *r)
+{
+    const struct app_channel *ch = r->channel;
+    struct sr_http_in in = http_in(r);
+    struct sr_errbuf eb = {{0}};
+    enum sr_err e = ch->handler->verify(ch->conf, &in, &eb);
+    if (e != SR_E_OK) {
+        gw_respond_error(r, e, eb.msg);
+        return;
+    }
+    struct job *j = sr_calloc(1, sizeof(*j));
+    e = ch->handler->parse(ch->conf, &in, &j->batch, &eb);
+    if (e != SR_E_OK) {
+        sr_inbound_batch_clear(&j->batch);
+        free(j);
+        gw_respond_error(r, e, eb.msg);
+        return;
+    }
+    for (size_t i = 0; i < j->batch.n; i++)
+        metrics_message_in(r->w->app->metrics, ch->index,
+                           sr_inbound_kind_name(j->batch.items[i].kind));
+    j->r = r;
+    j->w = r->w;
+    j->ch = ch;
+    gw_request_hold(r);
+    r->w->in_flight++;
+    process_next(j);
+}
+
+/* ---- idle expiry ---- */
+
+struct expiry {
+    struct worker *w;
+    struct dialog_result res;
+    char **reply_json;
+};
+
+static void expiry_free(struct expiry *x)
+{
+    for (size_t i = 0; x->reply_json && i < x->res.n_replies; i++)
+        free(x->reply_json[i]);
+    free(x->reply_json);
+    dialog_result_clear(&x->res);
+    x->w->in_flight--;
+    free(x);
+}
+
+static void on_expiry_committed(void *ud, enum sr_err err, enum store_commit_result res,
+                                long long v)
+{
+    struct expiry *x = ud;
+    (void)v;
+    if (err == SR_E_OK && res == STORE_COMMITTED)
+        metrics_dialog_outcome(x->w->app->metrics, dialog_outcome_name(x->res.outcome));
+    expiry_free(x); /* a conflict means the citizen came back: the session lives on */
+}
+
+static void expire_one(struct worker *w, const struct store_expired *it)
+{
+    struct app *a = w->app;
+    const struct app_channel *ch = app_channel_find(a, it->channel, strlen(it->channel));
+    if (!ch)
+        return;
+    struct expiry *x = sr_calloc(1, sizeof(*x));
+    x->w = w;
+    char citizen[65];
+    app_citizen_hash(a, it->sender, citizen);
+    char *key = sr_asprintf("expire:%lld", (long long)it->expires_at_ms);
+    char *base = sr_asprintf("%s:%s:%s", ch->conf->name, key, citizen);
+    struct dialog_env env = dialog_env_of(a);
+    w->in_flight++;
+    if (dialog_expire(a->dialogs, &env, ch->conf->name, citizen, it->session, it->len, app_now_ms(),
+                      base, &x->res) != SR_E_OK) {
+        free(key);
+        free(base);
+        expiry_free(x);
+        return;
+    }
+    x->reply_json = replies_to_json(&x->res);
+    struct store_commit c = {
+        .channel = ch->conf->name,
+        .sender = it->sender,
+        .provider_id = key,
+        .expected_version = it->version,
+        .session = NULL,
+        .events = (const char *const *)x->res.events,
+        .n_events = x->res.n_events,
+        .replies = (const char *const *)x->reply_json,
+        .n_replies = x->res.n_replies,
+    };
+    store_commit(w->store, &c, on_expiry_committed, x);
+    free(key);
+    free(base);
+}
+
+static void on_expired(void *ud, enum sr_err err, const struct store_expired *items, size_t n)
+{
+    struct worker *w = ud;
+    w->sweeping = 0;
+    if (err != SR_E_OK || w->draining)
+        return;
+    for (size_t i = 0; i < n; i++)
+        expire_one(w, &items[i]);
+}
+
+void webhook_sweep_expired(struct worker *w)
+{
+    if (w->sweeping || w->draining || !store_is_connected(w->store))
+        return;
+    w->sweeping = 1;
+    store_claim_expired(w->store, app_now_ms(), 60000, 32, on_expired, w);
+}

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A worker: one thread, one libuv loop, and on it a libwebsockets context (listening on the
+ * shared port with SO_REUSEPORT), a Redis store, a sender and a 1 s tick (idle-expiry sweep,
+ * backlog gauges, drain progress). Stopping drains: new webhooks get 503, in-flight pipelines
+ * and sends finish (bounded by a deadline), then every handle is closed and the loop returns.
+ */
+#include "server.h"
+
+#include "sr_log.h"
+#include "sr_mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DRAIN_DEADLINE_MS 10000
+
+static void on_rtt(void *ud, double seconds)
+{
+    metrics_redis_rtt(ud, seconds);
+}
+
+static void on_send_outcome(void *ud, const char *channel, enum sr_send_outcome o)
+{
+    static const char *const names[] = {"ok", "retry", "failed", "opted_out"};
+    struct worker *w = ud;
+    const struct app_channel *ch = app_channel_find(w->app, channel, strlen(channel));
+    if (ch && (unsigned)o < 4)
+        metrics_message_out(w->app->metrics, ch->index, names[o]);
+}
+
+static void on_backlog(void *ud, enum sr_err err, const struct store_backlog *b)
+{
+    struct worker *w = ud;
+    if (err == SR_E_OK)
+        metrics_set_backlog(w->app->metrics, b->outbox_pending, b->outbox_lag, b->events_pending,
+                            b->events_lag);
+}
+
+static void on_closed_handle(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void on_sender_stopped(void *ud)
+{
+    struct worker *w = ud;
+    w->sender = NULL;
+    store_close(w->store); /* fails anything still pending with "unavailable" */
+    w->store = NULL;
+    if (w->lws)
+        lws_context_destroy(w->lws);
+    uv_close((uv_handle_t *)&w->stop_async, on_closed_handle);
+    uv_close((uv_handle_t *)&w->tick, on_closed_handle);
+}
+
+static void begin_close(struct worker *w)
+{
+    w->closing = 1;
+    uv_timer_stop(&w->tick);
+    if (w->in_flight)
+        SR_LOG(WARN, "worker", NULL, "worker %d: drain deadline passed with %zu in flight", w->idx,
+               w->in_flight);
+    sender_stop(w->sender, on_sender_stopped, w);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct worker *w = t->data;
+    if (w->draining) {
+        if (w->in_flight == 0 || (uint64_t)app_now_ms() > w->drain_deadline_ms)
+            begin_close(w);
+        return;
+    }
+    webhook_sweep_expired(w);
+    if (w->idx == 0 && store_is_connected(w->store))
+        store_backlog(w->store, on_backlog, w);
+}
+
+static void on_stop(uv_async_t *a)
+{
+    struct worker *w = a->data;
+    if (w->draining)
+        return;
+    w->draining = 1;
+    w->drain_deadline_ms = (uint64_t)app_now_ms() + DRAIN_DEADLINE_MS;
+    uv_timer_start(&w->tick, on_tick, 0, 50);
+}
+
+static int start_lws(struct worker *w, struct sr_errbuf *eb)
+{
+    const struct config *cfg = w->app->cfg;
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    void *loops[1] = {&w->loop};
+    info.foreign_loops = loops;
+    info.port = cfg->server.port;
+    info.iface = cfg->server.listen;
+    info.protocols = gw_protocols;
+    info.user = w;
+    info.pcontext = &w->lws;
+    info.vhost_name = "suara";
+    info.server_string = "suara";
+    info.max_http_header_data = (unsigned short)cfg->server.max_header_bytes;
+    info.max_http_header_pool = 256;
+    info.timeout_secs = (unsigned)cfg->server.idle_timeout_s;
+    info.keepalive_timeout = cfg->server.idle_timeout_s;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE |
+                   LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+    if (!strchr(cfg->server.listen, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    w->lws = lws_create_context(&info);
+    if (!w->lws) {
+        sr_errf(eb, SR_E_IO, "cannot listen on %s:%d", cfg->server.listen, cfg->server.port);
+        return -1;
+    }
+    return 0;
+}
+
+static int start_parts(struct worker *w, struct sr_errbuf *eb)
+{
+    const struct config *cfg = w->app->cfg;
+    struct store_conf sc;
+    store_conf_defaults(&sc);
+    sc.host = cfg->redis.host;
+    sc.port = cfg->redis.port;
+    sc.unix_socket = cfg->redis.socket;
+    sc.db = cfg->redis.db;
+    sc.prefix = cfg->redis.prefix;
+    sc.session_ttl_s = cfg->redis.session_ttl_s;
+    sc.dedupe_ttl_s = cfg->redis.dedupe_ttl_s;
+    sc.command_timeout_ms = cfg->redis.command_timeout_ms;
+    sc.on_rtt = on_rtt;
+    sc.on_rtt_ud = w->app->metrics;
+    w->store = store_new(&w->loop, &sc, eb);
+    if (!w->store)
+        return -1;
+    if (start_lws(w, eb) < 0)
+        return -1;
+    char host[64] = "suara";
+    gethostname(host, sizeof(host) - 1);
+    snprintf(w->consumer, sizeof(w->consumer), "%.60s-%ld-w%d", host, (long)getpid(), w->idx);
+    struct sender_conf snd = {
+        .consumer = w->consumer,
+        .timeout_ms = cfg->sender.timeout_ms,
+        .connect_timeout_ms = cfg->sender.timeout_ms < 5000 ? cfg->sender.timeout_ms : 5000,
+        .max_attempts = cfg->sender.max_attempts,
+        .max_in_flight = cfg->sender.max_in_flight,
+        .backoff_min_ms = cfg->sender.backoff_min_ms,
+        .backoff_max_ms = cfg->sender.backoff_max_ms,
+        .block_ms = 1000,
+        .claim_idle_ms = 60000,
+        .on_outcome = on_send_outcome,
+        .on_outcome_ud = w,
+    };
+    w->sender = sender_start(&w->loop, w->store, cfg->channels, cfg->n_channels, &snd, eb);
+    return w->sender ? 0 : -1;
+}
+
+static void set_start_state(struct worker *w, int state)
+{
+    pthread_mutex_lock(&w->mu);
+    w->start_state = state;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Closes whatever start_parts managed to open, after a failed start. */
+static void abort_start(struct worker *w)
+{
+    if (w->sender) {
+        w->closing = 1;
+        sender_stop(w->sender, on_sender_stopped, w);
+    } else {
+        on_sender_stopped(w);
+    }
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    uv_async_init(&w->loop, &w->stop_async, on_stop);
+    w->stop_async.data = w;
+    uv_timer_init(&w->loop, &w->tick);
+    w->tick.data = w;
+    if (start_parts(w, &w->start_err) < 0) {
+        abort_start(w);
+        uv_loop_close(&w->loop);
+        set_start_state(w, -1);
+        return NULL;
+    }
+    uv_timer_start(&w->tick, on_tick, 1000, 1000);
+    set_start_state(w, 1);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&w->loop) != 0)
+        SR_LOG(WARN, "worker", NULL, "worker %d: loop closed with open handles", w->idx);
+    return NULL;
+}
+
+struct worker *worker_start(struct app *a, int idx, struct sr_errbuf *eb)
+{
+    struct worker *w = sr_calloc(1, sizeof(*w));
+    w->app = a;
+    w->idx = idx;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    uv_loop_init(&w->loop);
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        sr_errf(eb, SR_E_INTERNAL, "cannot start worker thread %d", idx);
+        uv_loop_close(&w->loop);
+        free(w);
+        return NULL;
+    }
+    pthread_mutex_lock(&w->mu);
+    while (w->start_state == 0)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    if (w->start_state < 0) {
+        *eb = w->start_err;
+        pthread_join(w->thread, NULL);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void worker_request_stop(struct worker *w)
+{
+    if (w)
+        uv_async_send(&w->stop_async);
+}
+
+void worker_join(struct worker *w)
+{
+    if (!w)
+        return;
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}
