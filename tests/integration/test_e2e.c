@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * End to end, against real processes: a private redis-server, the mock provider (real HTTP)
+ * and the suara binary with two workers. Citizens complete surveys over a signed WhatsApp
+ * webhook sequence and a signed Twilio sequence; the replies must reach the mock provider and
+ * the responses must land in SQLite with the right officer, unit and four ratings. Then the
+ * failure paths: duplicates (also concurrent), bad signatures, malformed bodies, unknown
+ * channels, oversized bodies, idle expiry, and Redis stopped (503, never 200). Finally SIGTERM
+ * must drain and exit 0 (under ASan that also means no leaks).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "handler.h"
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WA_SECRET "e2e-app-secret-0123"
+#define SMS_TOKEN "e2e-auth-token-0123"
+
+struct e2e {
+    char *dir;
+    pid_t redis, mock, suara;
+    int port, mock_port;
+    char base[64], mock_base[64], db[512], config[512], log[512];
+    int seq;
+};
+static struct e2e E;
+
+/* ---- set-up ---- */
+
+static void write_config(void)
+{
+    snprintf(E.config, sizeof(E.config), "%s/suara.ini", E.dir);
+    FILE *f = fopen(E.config, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "[server]\nlisten = 127.0.0.1\nport = %d\nworkers = 2\nlog_level = info\n"
+            "data_dir = %s/dialogs/data\n"
+            "[redis]\nsocket = %s/redis.sock\nprefix = e2e:\ncommand_timeout_ms = 1000\n"
+            "[store]\nsqlite_path = %s\n"
+            "[privacy]\ncitizen_hash_key = e2e-citizen-hash-key-0123456789\n"
+            "[dialog]\nsession_idle_s = 2\n"
+            "[sender]\ntimeout_ms = 3000\nmax_attempts = 3\nbackoff_min_ms = 100\n"
+            "backoff_max_ms = 1000\n"
+            "[channel.wa]\ntype = whatsapp\napp_secret = " WA_SECRET "\n"
+            "verify_token = e2e-verify\naccess_token = e2e-access-token\n"
+            "phone_number_id = 100000000000001\napi_base = http://127.0.0.1:%d/graph\n"
+            "body_limit = 65536\n"
+            "[channel.sms]\ntype = twilio\nauth_token = " SMS_TOKEN "\n"
+            "account_sid = ACe2e00000000000000000000000000000\nfrom_number = +6280000000000\n"
+            "api_base = http://127.0.0.1:%d/twilio\n",
+            E.port, SUARA_SOURCE_DIR, E.dir, E.db, E.mock_port, E.mock_port);
+    fclose(f);
+}
+
+static long http_get(const char *url, char **body)
+{
+    struct harness_response r;
+    long status = harness_http("GET", url, NULL, NULL, 0, &r) == 0 ? r.status : -1;
+    if (body)
+        *body = strdup(r.body ? r.body : "");
+    harness_response_free(&r);
+    return status;
+}
+
+static int wait_ready(int timeout_ms)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "%s/readyz", E.base);
+    long long end = harness_mono_ms() + timeout_ms;
+    while (harness_mono_ms() < end) {
+        if (http_get(url, NULL) == 200)
+            return 0;
+        harness_sleep_ms(50);
+    }
+    return -1;
+}
+
+static int start_suara(void)
+{
+    char bin[512];
+    snprintf(bin, sizeof(bin), "%s/gateway/suara", SUARA_BINARY_DIR);
+    char *imp[] = {
+        bin, "import-officers", "-c", E.config, SUARA_SOURCE_DIR "/deploy/demo/officers.csv", NULL};
+    if (harness_run(imp, E.log, 30000) != 0)
+        return -1;
+    char *argv[] = {bin, "serve", "-c", E.config, NULL};
+    E.suara = harness_spawn(argv, E.log);
+    return E.suara > 0 ? wait_ready(20000) : -1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    E.dir = harness_tmpdir("e2e");
+    snprintf(E.db, sizeof(E.db), "%s/suara.db", E.dir);
+    snprintf(E.log, sizeof(E.log), "%s/suara.log", E.dir);
+    E.redis = harness_redis_start(E.dir);
+    E.mock = harness_mock_start(E.dir, &E.mock_port);
+    E.port = harness_free_port();
+    snprintf(E.base, sizeof(E.base), "http://127.0.0.1:%d", E.port);
+    snprintf(E.mock_base, sizeof(E.mock_base), "http://127.0.0.1:%d", E.mock_port);
+    if (E.redis <= 0 || E.mock <= 0)
+        return -1;
+    write_config();
+    if (start_suara() != 0) {
+        fprintf(stderr, "suara did not become ready; log in %s\n", E.log);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    int rc = harness_stop(E.suara, SIGTERM, 20000);
+    harness_stop(E.mock, SIGTERM, 5000);
+    harness_stop(E.redis, SIGTERM, 5000);
+    if (rc != 0)
+        fprintf(stderr, "suara exited with %d after SIGTERM; log in %s\n", rc, E.log);
+    else
+        harness_rmdir(E.dir);
+    free(E.dir);
+    return rc == 0 ? 0 : -1;
+}
+
+/* ---- provider-shaped requests ---- */
+
+static char *next_id(const char *prefix)
+{
+    char *s = NULL;
+    if (asprintf(&s, "%s%d%08d", prefix, getpid(), ++E.seq) < 0)
+        abort();
+    return s;
+}
+
+static char *wa_body(const char *from, const char *id, const char *text, const char *payload)
+{
+    json_t *msg;
+    if (payload)
+        msg = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:{s:s, s:s}}}", "from", from, "id", id,
+                        "timestamp", "1790000000", "type", "interactive", "interactive", "type",
+                        "button_reply", "button_reply", "id", payload, "title", text);
+    else
+        msg = json_pack("{s:s, s:s, s:s, s:s, s:{s:s}}", "from", from, "id", id, "timestamp",
+                        "1790000000", "type", "text", "text", "body", text);
+    json_t *root = json_pack(
+        "{s:s, s:[{s:s, s:[{s:s, s:{s:s, s:{s:s, s:s}, s:[{s:{s:s}, s:s}], s:[o]}}]}]}", "object",
+        "whatsapp_business_account", "entry", "id", "100000000000000", "changes", "field",
+        "messages", "value", "messaging_product", "whatsapp", "metadata", "display_phone_number",
+        "6280000000000", "phone_number_id", "100000000000001", "contacts", "profile", "name",
+        "Warga Uji", "wa_id", from, "messages", msg);
+    char *s = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return s;
+}
+
+static long post_raw(const char *channel, const char *ctype, const char *sig_header,
+                     const char *body, size_t len, char **resp)
+{
+    char url[160], ct[128];
+    snprintf(url, sizeof(url), "%s/webhooks/%s", E.base, channel);
+    snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+    const char *hdrs[] = {ct, sig_header, NULL};
+    struct harness_response r;
+    long status = harness_http("POST", url, hdrs, body, len, &r) == 0 ? r.status : -1;
+    if (resp)
+        *resp = strdup(r.body ? r.body : "");
+    harness_response_free(&r);
+    return status;
+}
+
+static long post_wa_signed(const char *body, const char *secret, char **resp)
+{
+    char hex[65], hdr[128];
+    handler_sign_whatsapp(secret, (const unsigned char *)body, strlen(body), hex);
+    snprintf(hdr, sizeof(hdr), "X-Hub-Signature-256: sha256=%s", hex);
+    return post_raw("wa", "application/json", hdr, body, strlen(body), resp);
+}
+
+static long wa_send(const char *from, const char *text, const char *payload)
+{
+    char *id = next_id("wamid.e2e.");
+    char *body = wa_body(from, id, text, payload);
+    long st = post_wa_signed(body, WA_SECRET, NULL);
+    free(body);
+    free(id);
+    return st;
+}
+
+static char *form_escape(const char *s)
+{
+    CURL *c = curl_easy_init();
+    char *e = curl_easy_escape(c, s, 0);
+    char *out = strdup(e);
+    curl_free(e);
+    curl_easy_cleanup(c);
+    return out;
+}
+
+static long sms_send_as(const char *from, const char *text, const char *token)
+{
+    char *sid = next_id("SMe2e");
+    char *ef = form_escape(from), *et = form_escape(text);
+    char *form = NULL;
+    if (asprintf(&form,
+                 "AccountSid=ACe2e00000000000000000000000000000&Body=%s&From=%s"
+                 "&MessageSid=%s&NumMedia=0&To=%%2B6280000000000",
+                 et, ef, sid) < 0)
+        abort();
+    char url[160], b64[29], hdr[96];
+    snprintf(url, sizeof(url), "%s/webhooks/sms", E.base);
+    assert_int_equal(handler_sign_twilio(token, url, form, strlen(form), b64), 0);
+    snprintf(hdr, sizeof(hdr), "X-Twilio-Signature: %s", b64);
+    long st = post_raw("sms", "application/x-www-form-urlencoded", hdr, form, strlen(form), NULL);
+    free(form);
+    free(ef);
+    free(et);
+    free(sid);
+    return st;
+}
+
+/* ---- observing the world ---- */
+
+/* Provider calls recorded by the mock whose body mentions the number. */
+static int mock_count(const char *number)
+{
+    char url[128], *body = NULL;
+    snprintf(url, sizeof(url), "%s/_requests", E.mock_base);
+    if (http_get(url, &body) != 200) {
+        free(body);
+        return -1;
+    }
+    json_t *arr = json_loads(body, 0, NULL);
+    free(body);
+    int n = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(arr, i, it)
+    {
+        const char *b = json_string_value(json_object_get(it, "body"));
+        if (b && strstr(b, number))
+            n++;
+    }
+    json_decref(arr);
+    return n;
+}
+
+/* Waits until the count stops growing for 700 ms (bounded); returns it. */
+static int mock_settled_count(const char *number)
+{
+    long long end = harness_mono_ms() + 15000, stable_since = harness_mono_ms();
+    int last = mock_count(number);
+    while (harness_mono_ms() < end) {
+        harness_sleep_ms(100);
+        int n = mock_count(number);
+        if (n != last) {
+            last = n;
+            stable_since = harness_mono_ms();
+        } else if (harness_mono_ms() - stable_since > 700) {
+            break;
+        }
+    }
+    return last;
+}
+
+static long long db_int(const char *sql)
+{
+    sqlite3 *db = NULL;
+    long long v = -1;
+    if (sqlite3_open_v2(E.db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 2000);
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return v;
+}
+
+static long long wait_db(const char *sql, long long want, int timeout_ms)
+{
+    long long end = harness_mono_ms() + timeout_ms, v = -1;
+    while (harness_mono_ms() < end) {
+        v = db_int(sql);
+        if (v == want)
+            break;
+        harness_sleep_ms(100);
+    }
+    return v;
+}
+
+static long long answer_of(const char *officer, const char *element)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT a.value FROM survey_answers a JOIN surveys s ON s.session = a.session "
+             "WHERE s.officer_code = '%s' AND a.element = '%s'",
+             officer, element);
+    return db_int(sql);
+}
+
+/* ---- the tests ---- */
+
+static void test_whatsapp_verification_handshake(void **state)
+{
+    (void)state;
+    char url[256], *body = NULL;
+    snprintf(
+        url, sizeof(url),
+        "%s/webhooks/wa?hub.mode=subscribe&hub.verify_token=e2e-verify&hub.challenge=1158201444",
+        E.base);
+    assert_int_equal(http_get(url, &body), 200);
+    assert_string_equal(body, "1158201444");
+    free(body);
+    snprintf(url, sizeof(url),
+             "%s/webhooks/wa?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1", E.base);
+    assert_int_equal(http_get(url, NULL), 403);
+}
+
+static void test_whatsapp_survey_completes(void **state)
+{
+    (void)state;
+    const char *from = "6280000001001";
+    assert_int_equal(wa_send(from, "NILAI BMK001", NULL), 200);
+    assert_int_equal(wa_send(from, "4", NULL), 200);
+    assert_int_equal(wa_send(from, "Baik", "3"), 200); /* a reply button */
+    assert_int_equal(wa_send(from, "sangat baik", NULL), 200);
+    assert_int_equal(wa_send(from, "puas", NULL), 200);
+    assert_int_equal(wa_send(from, "Pelayanan cepat, terima kasih", NULL), 200);
+    assert_int_equal(wait_db("SELECT count(*) FROM surveys WHERE officer_code = 'BMK001' AND "
+                             "unit_code = 'PATEN-BMK' AND status = 'completed'",
+                             1, 15000),
+                     1);
+    assert_int_equal(answer_of("BMK001", "U3"), 4);
+    assert_int_equal(answer_of("BMK001", "U6"), 3);
+    assert_int_equal(answer_of("BMK001", "U7"), 4);
+    assert_int_equal(answer_of("BMK001", "KEPUASAN"), 3);
+    /* the number itself is nowhere in the evaluation store */
+    assert_int_equal(db_int("SELECT count(*) FROM events WHERE body LIKE '%6280000001001%'"), 0);
+    assert_int_equal(db_int("SELECT count(*) FROM surveys WHERE citizen LIKE '%6280000001001%'"),
+                     0);
+    /* every step was answered through the provider API */
+    assert_true(mock_settled_count(from) >= 6);
+}
+
+static void test_twilio_survey_completes_in_english(void **state)
+{
+    (void)state;
+    const char *from = "+6280000001002";
+    const char *steps[] = {"RATE SRW001", "4", "good", "excellent", "satisfied", "SKIP"};
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(sms_send_as(from, steps[i], SMS_TOKEN), 200);
+    assert_int_equal(wait_db("SELECT count(*) FROM surveys WHERE officer_code = 'SRW001' AND "
+                             "unit_code = 'KEL-SRW' AND status = 'completed' AND language = 'en'",
+                             1, 15000),
+                     1);
+    assert_int_equal(answer_of("SRW001", "U3"), 4);
+    assert_int_equal(answer_of("SRW001", "U6"), 3);
+    assert_int_equal(answer_of("SRW001", "U7"), 4);
+    assert_int_equal(answer_of("SRW001", "KEPUASAN"), 3);
+    assert_true(mock_settled_count("6280000001002") >= 6);
+}
+
+struct shot {
+    const char *body;
+    long status;
+};
+
+static void *fire(void *arg)
+{
+    struct shot *s = arg;
+    s->status = post_wa_signed(s->body, WA_SECRET, NULL);
+    return NULL;
+}
+
+/* Each webhook delivered three times: twice in a row, then three at once. */
+static void deliver_thrice(const char *from, const char *text)
+{
+    char *id = next_id("wamid.dup.");
+    char *body = wa_body(from, id, text, NULL);
+    assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 200);
+    assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 200);
+    pthread_t t[3];
+    struct shot s[3];
+    for (int i = 0; i < 3; i++) {
+        s[i].body = body;
+        pthread_create(&t[i], NULL, fire, &s[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(s[i].status, 200);
+    }
+    free(body);
+    free(id);
+}
+
+static void test_duplicates_change_nothing_twice(void **state)
+{
+    (void)state;
+    const char *once = "6280000001003", *thrice = "6280000001004";
+    const char *a[] = {"NILAI BMK002", "3", "3", "3", "3", "-"};
+    const char *b[] = {"NILAI PDL001", "3", "3", "3", "3", "-"};
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(wa_send(once, a[i], NULL), 200);
+        deliver_thrice(thrice, b[i]);
+    }
+    assert_int_equal(wait_db("SELECT count(*) FROM surveys WHERE officer_code = 'PDL001' AND "
+                             "status = 'completed'",
+                             1, 15000),
+                     1);
+    assert_int_equal(wait_db("SELECT count(*) FROM surveys WHERE officer_code = 'BMK002' AND "
+                             "status = 'completed'",
+                             1, 15000),
+                     1);
+    harness_sleep_ms(1500); /* let any stray duplicate reach the store, were there one */
+    assert_int_equal(db_int("SELECT count(*) FROM surveys WHERE officer_code = 'PDL001'"), 1);
+    assert_int_equal(db_int("SELECT count(*) FROM survey_answers a JOIN surveys s USING (session) "
+                            "WHERE s.officer_code = 'PDL001'"),
+                     4);
+    int n_once = mock_settled_count(once), n_thrice = mock_settled_count(thrice);
+    assert_true(n_once >= 6);
+    assert_int_equal(n_thrice, n_once);
+}
+
+static void test_bad_signature_writes_nothing(void **state)
+{
+    (void)state;
+    const char *from = "6280000001005";
+    long long events = db_int("SELECT count(*) FROM events");
+    char *id = next_id("wamid.bad.");
+    char *body = wa_body(from, id, "NILAI BMK001", NULL);
+    char *resp = NULL;
+    assert_int_equal(post_wa_signed(body, "not-the-secret", &resp), 401);
+    assert_non_null(strstr(resp, "\"error\""));
+    free(resp);
+    assert_int_equal(post_raw("wa", "application/json", "X-Other: 1", body, strlen(body), NULL),
+                     401);
+    assert_int_equal(sms_send_as("+6280000001005", "NILAI BMK001", "wrong-token"), 401);
+    free(body);
+    free(id);
+    harness_sleep_ms(1500);
+    assert_int_equal(db_int("SELECT count(*) FROM events"), events);
+    assert_int_equal(mock_count("6280000001005"), 0);
+}
+
+static void test_malformed_unknown_and_oversized(void **state)
+{
+    (void)state;
+    char *resp = NULL;
+    const char *broken = "{\"object\":\"whatsapp_business_account\",\"entry\":[{";
+    assert_int_equal(post_wa_signed(broken, WA_SECRET, &resp), 400);
+    json_t *o = json_loads(resp, 0, NULL);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "error")), "invalid");
+    assert_true(strlen(json_string_value(json_object_get(o, "detail"))) > 0);
+    json_decref(o);
+    free(resp);
+    const char *no_entry = "{\"object\":\"whatsapp_business_account\"}";
+    assert_int_equal(post_wa_signed(no_entry, WA_SECRET, &resp), 400);
+    assert_non_null(strstr(resp, "entry"));
+    free(resp);
+    assert_int_equal(post_raw("nope", "application/json", "X-A: b", "{}", 2, NULL), 404);
+    size_t big = 100 * 1024;
+    char *huge = malloc(big + 1);
+    memset(huge, ' ', big);
+    huge[big] = '\0';
+    huge[0] = '{';
+    huge[big - 1] = '}';
+    assert_int_equal(post_wa_signed(huge, WA_SECRET, NULL), 413);
+    free(huge);
+}
+
+static void test_probes(void **state)
+{
+    (void)state;
+    char url[128], *body = NULL;
+    snprintf(url, sizeof(url), "%s/healthz", E.base);
+    assert_int_equal(http_get(url, NULL), 200);
+    snprintf(url, sizeof(url), "%s/metrics", E.base);
+    assert_int_equal(http_get(url, &body), 200);
+    assert_non_null(strstr(body, "suara_http_requests_total"));
+    assert_non_null(strstr(body, "suara_redis_rtt_seconds_bucket"));
+    free(body);
+    snprintf(url, sizeof(url), "%s/nowhere", E.base);
+    assert_int_equal(http_get(url, NULL), 404);
+}
+
+static void test_idle_session_expires_as_abandoned(void **state)
+{
+    (void)state;
+    assert_int_equal(wa_send("6280000001006", "NILAI PKM001", NULL), 200);
+    assert_int_equal(wait_db("SELECT count(*) FROM surveys WHERE officer_code = 'PKM001' AND "
+                             "status = 'abandoned'",
+                             1, 15000),
+                     1);
+}
+
+static void test_redis_stopped_means_503(void **state)
+{
+    (void)state;
+    assert_int_equal(harness_stop(E.redis, SIGTERM, 10000), 0);
+    char *id = next_id("wamid.down.");
+    char *body = wa_body("6280000001007", id, "NILAI BMK001", NULL);
+    long long t0 = harness_mono_ms();
+    assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 503);
+    assert_true(harness_mono_ms() - t0 < 10000);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/readyz", E.base);
+    assert_int_equal(http_get(url, NULL), 503);
+    E.redis = harness_redis_start(E.dir);
+    assert_true(E.redis > 0);
+    assert_int_equal(wait_ready(20000), 0);
+    assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 200);
+    free(body);
+    free(id);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_whatsapp_verification_handshake),
+        cmocka_unit_test(test_whatsapp_survey_completes),
+        cmocka_unit_test(test_twilio_survey_completes_in_english),
+        cmocka_unit_test(test_duplicates_change_nothing_twice),
+        cmocka_unit_test(test_bad_signature_writes_nothing),
+        cmocka_unit_test(test_malformed_unknown_and_oversized),
+        cmocka_unit_test(test_probes),
+        cmocka_unit_test(test_idle_session_expires_as_abandoned),
+        cmocka_unit_test(test_redis_stopped_means_503),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
