@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The store's public operations: each builds one request (store_int.h) with its keys and
+ * arguments, and parses the reply into the borrowed view its callback receives. Every user
+ * callback is called exactly once: from the op's reply function or from its fail function.
+ * User data never goes into a command string: arguments travel as hiredis argv elements.
+ */
+#include "store_int.h"
+
+#include "sr_log.h"
+#include "sr_mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *key(struct store *s, const char *a, const char *b, const char *c)
+{
+    return sr_asprintf("%s%s%s%s%s", s->prefix, a, b ? b : "", c ? ":" : "", c ? c : "");
+}
+
+static long long reply_ll(const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_INTEGER)
+        return r->integer;
+    if (r->type != REDIS_REPLY_STRING || !r->str)
+        return 0;
+    char *end = NULL;
+    long long v = strtoll(r->str, &end, 10);
+    if (end && *end) /* a score like "1.7e+12" */
+        v = (long long)strtod(r->str, NULL);
+    return v;
+}
+
+static int is_str(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS;
+}
+
+static int reply_is(const redisReply *r, const char *s)
+{
+    return is_str(r) && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
+}
+
+/* ---- session load ---- */
+
+static void load_fail(struct store_req *q, enum sr_err err)
+{
+    q->cb.load(q->ud, err, NULL);
+    store_req_finish(q);
+}
+
+static void load_reply(struct store_req *q, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR) {
+        load_fail(q, store_reply_err(q, r));
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 || !is_str(r->element[1])) {
+        load_fail(q, SR_E_INTERNAL);
+        return;
+    }
+    struct store_session ss = {0};
+    ss.version = reply_ll(r->element[0]);
+    if (r->element[1]->len > 0) {
+        ss.data = r->element[1]->str;
+        ss.len = r->element[1]->len;
+    }
+    ss.seen = reply_ll(r->element[2]) == 1;
+    q->cb.load(q->ud, SR_E_OK, &ss);
+    store_req_finish(q);
+}
+
+static const struct store_req_ops load_ops = {"session_load", load_reply, load_fail};
+
+void store_session_load(struct store *s, const char *channel, const char *sender,
+                        const char *provider_id, store_load_cb *cb, void *ud)
+{
+    struct store_req *q = store_req_new(s, &load_ops, STORE_CONN_CMD, ud);
+    q->cb.load = cb;
+    if (!channel || !sender) {
+        store_req_fail_later(q, SR_E_INVALID);
+        return;
+    }
+    q->script = STORE_LUA_LOAD;
+    store_req_arg_str(q, provider_id ? "2" : "1");
+    store_req_arg_take(q, key(s, "sess:", channel, sender));
+    if (provider_id)
+        store_req_arg_take(q, key(s, "dedupe:", channel, provider_id));
+    store_req_send(q);
+}
+
+/* ---- commit ---- */
+
+static void commit_fail(struct store_req *q, enum sr_err err)
+{
+    q->cb.commit(q->ud, err, STORE_CONFLICT, 0);
+    store_req_finish(q);
+}
+
+struct result_name {
+    const char *name;
+    enum store_commit_result r;
+};
+static const struct result_name commit_results[] = {
+    {"ok", STORE_COMMITTED}, {"dup", STORE_DUPLICATE}, {"conflict", STORE_CONFLICT}};
+
+static void commit_reply(struct store_req *q, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR) {
+        commit_fail(q, store_reply_err(q, r));
+        return;
+    }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        for (size_t i = 0; i < sizeof(commit_results) / sizeof(commit_results[0]); i++) {
+            if (reply_is(r->element[0], commit_results[i].name)) {
+                q->cb.commit(q->ud, SR_E_OK, commit_results[i].r, reply_ll(r->element[1]));
+                store_req_finish(q);
+                return;
+            }
+        }
+    }
+    commit_fail(q, SR_E_INTERNAL);
+}
+
+static const struct store_req_ops commit_ops = {"commit", commit_reply, commit_fail};
+
+static int commit_valid(const struct store_commit *c)
+{
+    return c && c->channel && c->sender && c->provider_id && (c->events || !c->n_events) &&
+           (c->replies || !c->n_replies) && c->n_events < 100000 && c->n_replies < 100000;
+}
+
+static void commit_args(struct store_req *q, const struct store_commit *c)
+{
+    struct store *s = q->s;
+    const char *mode = c->expected_version < 0 ? "keep" : c->session ? "set" : "clear";
+    store_req_arg_str(q, "5");
+    store_req_arg_take(q, key(s, "sess:", c->channel, c->sender));
+    store_req_arg_take(q, key(s, "dedupe:", c->channel, c->provider_id));
+    store_req_arg_take(q, key(s, "expiry", NULL, NULL));
+    store_req_arg_take(q, key(s, "events", NULL, NULL));
+    store_req_arg_take(q, key(s, "outbox", NULL, NULL));
+    store_req_arg_ll(q, c->expected_version < 0 ? -1 : c->expected_version);
+    store_req_arg_str(q, mode);
+    if (c->session)
+        store_req_arg(q, c->session, c->session_len ? c->session_len : strlen(c->session));
+    else
+        store_req_arg(q, "", 0);
+    store_req_arg_ll(q, s->conf.session_ttl_s);
+    store_req_arg_ll(q, c->session && c->expires_at_ms > 0 ? (long long)c->expires_at_ms : 0);
+    store_req_arg_take(q, sr_asprintf("%s\x1f%s", c->channel, c->sender));
+    store_req_arg_ll(q, s->conf.dedupe_ttl_s);
+    store_req_arg_ll(q, (long long)c->n_events);
+    store_req_arg_ll(q, (long long)c->n_replies);
+    for (size_t i = 0; i < c->n_events; i++)
+        store_req_arg_str(q, c->events[i] ? c->events[i] : "");
+    for (size_t i = 0; i < c->n_replies; i++)
+        store_req_arg_str(q, c->replies[i] ? c->replies[i] : "");
+}
+
+void store_commit(struct store *s, const struct store_commit *c, store_commit_cb *cb, void *ud)
+{
+    struct store_req *q = store_req_new(s, &commit_ops, STORE_CONN_CMD, ud);
+    q->cb.commit = cb;
+    if (!commit_valid(c)) {
+        store_req_fail_later(q, SR_E_INVALID);
+        return;
+    }
+    q->script = STORE_LUA_COMMIT;
+    commit_args(q, c);
+    store_req_send(q);
+}
+
+/* ---- idle expiry ---- */
+
+struct claim_state {
+    struct store_expired *items;
+    char **names; /* owned channel and sender copies, 2 per item */
+    size_t n;
+};
+
+static void claim_state_free(void *p)
+{
+    struct claim_state *st = p;
+    if (!st)
+        return;
+    for (size_t i = 0; i < 2 * st->n; i++)
+        free(st->names[i]);
+    free(st->names);
+    free(st->items);
+    free(st);
+}
+
+static void claim_fail(struct store_req *q, enum sr_err err)
+{
+    q->cb.expired(q->ud, err, NULL, 0);
+    store_req_finish(q);
+}
+
+/* Adds one {member, expires_at, v, s} group; members without the separator are skipped. */
+static void claim_add(struct claim_state *st, redisReply **g)
+{
+    if (!is_str(g[0]) || !is_str(g[3]))
+        return;
+    const char *sep = memchr(g[0]->str, '\x1f', g[0]->len);
+    if (!sep)
+        return;
+    struct store_expired *e = &st->items[st->n];
+    st->names[2 * st->n] = sr_strndup(g[0]->str, (size_t)(sep - g[0]->str));
+    st->names[2 * st->n + 1] = sr_strndup(sep + 1, g[0]->len - (size_t)(sep - g[0]->str) - 1);
+    e->channel = st->names[2 * st->n];
+    e->sender = st->names[2 * st->n + 1];
+    e->expires_at_ms = reply_ll(g[1]);
+    e->version = reply_ll(g[2]);
+    e->session = g[3]->str;
+    e->len = g[3]->len;
+    st->n++;
+}
+
+static void claim_reply(struct store_req *q, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR) {
+        claim_fail(q, store_reply_err(q, r));
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements % 4) {
+        claim_fail(q, SR_E_INTERNAL);
+        return;
+    }
+    struct claim_state *st = sr_calloc(1, sizeof(*st));
+    q->state = st;
+    q->free_state = claim_state_free;
+    st->items = sr_calloc(r->elements / 4 + 1, sizeof(*st->items));
+    st->names = sr_calloc(r->elements / 2 + 1, sizeof(*st->names));
+    for (size_t i = 0; i < r->elements; i += 4)
+        claim_add(st, &r->element[i]);
+    q->cb.expired(q->ud, SR_E_OK, st->items, st->n);
+    store_req_finish(q);
+}
+
+static const struct store_req_ops claim_ops = {"claim_expired", claim_reply, claim_fail};
+
+void store_claim_expired(struct store *s, int64_t now_ms, int lease_ms, size_t max,
+                         store_expired_cb *cb, void *ud)
+{
+    struct store_req *q = store_req_new(s, &claim_ops, STORE_CONN_CMD, ud);
+    q->cb.expired = cb;
+    if (lease_ms < 0) {
+        store_req_fail_later(q, SR_E_INVALID);
+        return;
+    }
+    q->script = STORE_LUA_CLAIM;
+    store_req_arg_str(q, "1");
+    store_req_arg_take(q, key(s, "expiry", NULL, NULL));
+    store_req_arg_ll(q, (long long)now_ms);
+    store_req_arg_ll(q, (long long)now_ms + lease_ms);
+    store_req_arg_ll(q, (long long)max);
+    store_req_arg_take(q, key(s, "sess:", NULL, NULL));
+    store_req_send(q);
+}
+
+/* ---- outbox done ---- */
+
+static void done_fail(struct store_req *q, enum sr_err err)
+{
+    q->cb.done(q->ud, err);
+    store_req_finish(q);
+}
+
+static void done_reply(struct store_req *q, const redisReply *r)
+{
+    done_fail(q, r->type == REDIS_REPLY_ERROR ? store_reply_err(q, r) : SR_E_OK);
+}
+
+static const struct store_req_ops done_ops = {"outbox_done", done_reply, done_fail};
+
+void store_outbox_done(struct store *s, const char *entry_id, int sent, const char *event_json,
+                       store_done_cb *cb, void *ud)
+{
+    struct store_req *q = store_req_new(s, &done_ops, STORE_CONN_CMD, ud);
+    q->cb.done = cb;
+    if (!entry_id || !entry_id[0]) {
+        store_req_fail_later(q, SR_E_INVALID);
+        return;
+    }
+    q->script = STORE_LUA_DONE;
+    store_req_arg_str(q, "3");
+    store_req_arg_take(q, key(s, "sent:", entry_id, NULL));
+    store_req_arg_take(q, key(s, "outbox", NULL, NULL));
+    store_req_arg_take(q, key(s, "events", NULL, NULL));
+    store_req_arg_str(q, sent ? "1" : "0");
+    store_req_arg_ll(q, s->conf.dedupe_ttl_s);
+    store_req_arg_str(q, entry_id);
+    store_req_arg_str(q, event_json ? "1" : "0");
+    store_req_arg_str(q, event_json ? event_json : "");
+    store_req_send(q);
+}
+
+/* ---- backlog ---- */
+
+static void backlog_fail(struct store_req *q, enum sr_err err)
+{
+    q->cb.backlog(q->ud, err, NULL);
+    store_req_finish(q);
+}
+
+static void backlog_reply(struct store_req *q, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR) {
+        backlog_fail(q, store_reply_err(q, r));
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 6) {
+        backlog_fail(q, SR_E_INTERNAL);
+        return;
+    }
+    struct store_backlog b = {
+        reply_ll(r->element[0]), reply_ll(r->element[1]), reply_ll(r->element[2]),
+        reply_ll(r->element[3]), reply_ll(r->element[4]), reply_ll(r->element[5]),
+    };
+    q->cb.backlog(q->ud, SR_E_OK, &b);
+    store_req_finish(q);
+}
+
+static const struct store_req_ops backlog_ops = {"backlog", backlog_reply, backlog_fail};
+
+void store_backlog(struct store *s, store_backlog_cb *cb, void *ud)
+{
+    struct store_req *q = store_req_new(s, &backlog_ops, STORE_CONN_CMD, ud);
+    q->cb.backlog = cb;
+    q->script = STORE_LUA_BACKLOG;
+    store_req_arg_str(q, "2");
+    store_req_arg_take(q, key(s, "outbox", NULL, NULL));
+    store_req_arg_take(q, key(s, "events", NULL, NULL));
+    store_req_send(q);
+}
