@@ -1,3 +1,244 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* placeholder: being written */
-typedef int suara_placeholder_evalstore;
+/*
+ * The evaluation store's connection: opening SQLite with the pragmas the writer and the readers
+ * rely on (WAL, synchronous=NORMAL, busy_timeout, foreign keys), the schema as a table of
+ * migration steps versioned with PRAGMA user_version, the prepared-statement cache and the small
+ * helpers shared by evalstore_events.c and evalstore_officers.c.
+ */
+#include "evalstore_int.h"
+
+#include "sr_mem.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+/* Migration steps: step i brings the schema from user_version i to i + 1. Append only. */
+static const char *const migrations[] = {
+    /* 1: the initial schema */
+    "CREATE TABLE units ("
+    "  code TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL);"
+    "CREATE TABLE officers ("
+    "  code TEXT PRIMARY KEY COLLATE NOCASE,"
+    "  nip TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  unit_code TEXT NOT NULL REFERENCES units(code),"
+    "  phone TEXT,"
+    "  active INTEGER NOT NULL DEFAULT 1,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE INDEX officers_unit ON officers(unit_code);"
+    "CREATE TABLE events ("
+    "  id TEXT PRIMARY KEY,"
+    "  type TEXT NOT NULL,"
+    "  at INTEGER,"
+    "  channel TEXT,"
+    "  citizen TEXT,"
+    "  body TEXT NOT NULL);"
+    "CREATE INDEX events_type_at ON events(type, at);"
+    "CREATE TABLE surveys ("
+    "  session TEXT PRIMARY KEY,"
+    "  survey TEXT,"
+    "  officer_code TEXT COLLATE NOCASE,"
+    "  unit_code TEXT,"
+    "  channel TEXT,"
+    "  citizen TEXT,"
+    "  language TEXT,"
+    "  started_at INTEGER,"
+    "  completed_at INTEGER,"
+    "  ended_at INTEGER,"
+    "  status TEXT NOT NULL"
+    "    CHECK (status IN ('started', 'completed', 'cancelled', 'abandoned')),"
+    "  comment TEXT);"
+    "CREATE INDEX surveys_officer ON surveys(officer_code, completed_at);"
+    "CREATE INDEX surveys_unit ON surveys(unit_code, completed_at);"
+    "CREATE INDEX surveys_status ON surveys(status, started_at);"
+    "CREATE TABLE survey_answers ("
+    "  session TEXT NOT NULL REFERENCES surveys(session) ON DELETE CASCADE,"
+    "  element TEXT NOT NULL,"
+    "  value INTEGER NOT NULL CHECK (value BETWEEN 1 AND 4),"
+    "  PRIMARY KEY (session, element));"
+    "CREATE TABLE message_statuses ("
+    "  provider_id TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  at INTEGER,"
+    "  error_code TEXT,"
+    "  channel TEXT,"
+    "  PRIMARY KEY (provider_id, status));"
+    "CREATE TABLE deliveries ("
+    "  outbox_id TEXT PRIMARY KEY,"
+    "  channel TEXT,"
+    "  provider_id TEXT,"
+    "  outcome TEXT NOT NULL,"
+    "  attempts INTEGER,"
+    "  http_status INTEGER,"
+    "  error TEXT,"
+    "  at INTEGER);"
+    "CREATE INDEX deliveries_at ON deliveries(at);",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static const char *const stmt_sql[ES__STMT_COUNT] = {
+#define ES_STMT_SQL(name, sql) [ES_##name] = sql,
+    ES_STMTS(ES_STMT_SQL)
+#undef ES_STMT_SQL
+};
+
+enum sr_err es_sql_err(struct evalstore *es, const char *what, struct sr_errbuf *eb)
+{
+    return sr_errf(eb, SR_E_IO, "%s: %s", what, es && es->db ? sqlite3_errmsg(es->db) : "no db");
+}
+
+enum sr_err es_exec(struct evalstore *es, const char *sql, struct sr_errbuf *eb)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(es->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return SR_E_OK;
+    enum sr_err e = sr_errf(eb, SR_E_IO, "sqlite: %s", msg ? msg : sqlite3_errmsg(es->db));
+    sqlite3_free(msg);
+    return e;
+}
+
+sqlite3_stmt *es_stmt(struct evalstore *es, enum es_stmt_id id, struct sr_errbuf *eb)
+{
+    sqlite3_stmt *st = es->stmt[id];
+    if (!st) {
+        if (sqlite3_prepare_v3(es->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+            SQLITE_OK) {
+            es_sql_err(es, "prepare", eb);
+            return NULL;
+        }
+        es->stmt[id] = st;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+enum sr_err es_step_done(struct evalstore *es, sqlite3_stmt *st, const char *what,
+                         struct sr_errbuf *eb)
+{
+    int rc = sqlite3_step(st);
+    enum sr_err e = rc == SQLITE_DONE || rc == SQLITE_ROW ? SR_E_OK : es_sql_err(es, what, eb);
+    sqlite3_reset(st);
+    return e;
+}
+
+int es_bind_str(sqlite3_stmt *st, int idx, const char *s)
+{
+    return s ? sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, idx);
+}
+
+void es_rollback(struct evalstore *es)
+{
+    if (!sqlite3_get_autocommit(es->db))
+        sqlite3_exec(es->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int64_t es_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int user_version(struct evalstore *es)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(es->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Applies the missing migration steps, each in its own transaction with its version bump. */
+static enum sr_err migrate(struct evalstore *es, struct sr_errbuf *eb)
+{
+    for (;;) {
+        if (es_exec(es, "BEGIN IMMEDIATE", eb) != SR_E_OK)
+            return SR_E_IO;
+        int v = user_version(es); /* re-read under the write lock: another process may migrate */
+        if (v < 0 || v > SCHEMA_VERSION) {
+            es_rollback(es);
+            return sr_errf(eb, SR_E_IO, "evalstore: schema version %d unknown (this build: %d)", v,
+                           SCHEMA_VERSION);
+        }
+        if (v == SCHEMA_VERSION)
+            return es_exec(es, "COMMIT", eb);
+        char *bump = sr_asprintf("PRAGMA user_version = %d", v + 1);
+        enum sr_err e = es_exec(es, migrations[v], eb);
+        if (e == SR_E_OK)
+            e = es_exec(es, bump, eb);
+        if (e == SR_E_OK)
+            e = es_exec(es, "COMMIT", eb);
+        free(bump);
+        if (e != SR_E_OK) {
+            es_rollback(es);
+            return e;
+        }
+    }
+}
+
+static enum sr_err check_version(struct evalstore *es, struct sr_errbuf *eb)
+{
+    int v = user_version(es);
+    if (v == SCHEMA_VERSION)
+        return SR_E_OK;
+    return sr_errf(eb, SR_E_IO, "evalstore: schema version %d, this build needs %d", v,
+                   SCHEMA_VERSION);
+}
+
+static enum sr_err configure(struct evalstore *es, struct sr_errbuf *eb)
+{
+    sqlite3_busy_timeout(es->db, 5000);
+    if (es_exec(es, "PRAGMA foreign_keys = ON", eb) != SR_E_OK)
+        return SR_E_IO;
+    if (es->mode == EVALSTORE_READ)
+        return check_version(es, eb);
+    if (es_exec(es, "PRAGMA journal_mode = WAL", eb) != SR_E_OK ||
+        es_exec(es, "PRAGMA synchronous = NORMAL", eb) != SR_E_OK)
+        return SR_E_IO;
+    return migrate(es, eb);
+}
+
+struct evalstore *evalstore_open(const char *path, enum evalstore_mode mode, struct sr_errbuf *eb)
+{
+    struct evalstore *es = sr_calloc(1, sizeof(*es));
+    es->mode = mode;
+    int flags =
+        mode == EVALSTORE_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    if (!path || sqlite3_open_v2(path, &es->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        sr_errf(eb, SR_E_IO, "evalstore: cannot open %s: %s", path ? path : "(null)",
+                es->db ? sqlite3_errmsg(es->db) : "no path");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(es->db, 1);
+    if (configure(es, eb) != SR_E_OK)
+        goto fail;
+    return es;
+fail:
+    evalstore_close(es);
+    return NULL;
+}
+
+void evalstore_close(struct evalstore *es)
+{
+    if (!es)
+        return;
+    for (int i = 0; i < ES__STMT_COUNT; i++)
+        sqlite3_finalize(es->stmt[i]);
+    sqlite3_close(es->db);
+    free(es);
+}
+
+int evalstore_ping(struct evalstore *es)
+{
+    if (!es)
+        return -1;
+    sqlite3_stmt *st = es_stmt(es, ES_PING, NULL);
+    int ok = st && sqlite3_step(st) == SQLITE_ROW;
+    if (st)
+        sqlite3_reset(st);
+    return ok ? 0 : -1;
+}
