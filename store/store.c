@@ -195,7 +195,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
         q->ops->fail(q, SR_E_UNAVAILABLE);
         return;
     }
-    if (q->s->conf.on_rtt)
+    if (q->s->conf.on_rtt && !q->extra_ms) /* a blocking read's wait is not a round trip */
         q->s->conf.on_rtt(q->s->conf.on_rtt_ud, (double)(uv_hrtime() - q->start_ns) / 1e9);
     if (q->script >= 0 && !q->evaled && is_noscript(r)) {
         q->evaled = 1; /* the script cache was flushed (restart): run the source once */
