@@ -155,7 +155,8 @@ static struct writer *start_writer(const struct config *cfg)
 {
     char host[64] = "suara", consumer[96];
     gethostname(host, sizeof(host) - 1);
-    snprintf(consumer, sizeof(consumer), "%.60s-%ld-writer", host, (long)getpid());
+    /* stable across restarts: a crashed writer's pending entries are re-read by its successor */
+    snprintf(consumer, sizeof(consumer), "%.60s-writer", host);
     struct writer_conf wc = {
         .redis_host = cfg->redis.host,
         .redis_port = cfg->redis.port,
