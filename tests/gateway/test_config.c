@@ -303,6 +303,21 @@ static void test_help_no_secrets(void **state)
     free(text);
 }
 
+/* The shipped example and demo configs stay loadable. */
+static void test_deploy_files(void **state)
+{
+    (void)state;
+    struct config *c = load_ok(SUARA_SOURCE_DIR "/deploy/suara.example.ini");
+    assert_int_equal(c->n_channels, 2);
+    config_free(c);
+    c = load_ok(SUARA_SOURCE_DIR "/deploy/demo.ini");
+    assert_int_equal(c->server.port, 8080);
+    assert_int_equal(c->server.workers, 0);
+    assert_string_equal(config_channel(c, "wa")->api_base, "http://127.0.0.1:8090/graph");
+    assert_string_equal(config_channel(c, "sms")->public_url, "");
+    config_free(c);
+}
+
 int main(void)
 {
     sr_mem_init();
@@ -311,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_defaults),      cmocka_unit_test(test_errors),
         cmocka_unit_test(test_env_overrides), cmocka_unit_test(test_env_supplies_required),
         cmocka_unit_test(test_env_errors),    cmocka_unit_test(test_help_no_secrets),
+        cmocka_unit_test(test_deploy_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
