@@ -24,7 +24,7 @@ struct dialog_engine;
 struct dialog_env {
     const struct sr_officer *(*officer_lookup)(void *ud, const char *code);
     void *ud;
-    int64_t session_idle_ms; /* idle expiry, default 30 min */
+    int64_t session_idle_ms;      /* idle expiry, default 30 min */
     const char *default_language; /* "id" */
 };
 
@@ -34,13 +34,13 @@ struct dialog_input {
     const char *citizen;          /* keyed hash of the sender (hex), for events; never the number */
     const char *session;          /* stored session JSON, NULL or "" for none */
     size_t session_len;
-    int64_t now_ms;               /* injected time, unix ms */
-    const char *event_id_base;    /* unique and stable per inbound message, e.g.
-                                     "wa:wamid.HBg..."; event i gets id "<base>#<i>" */
+    int64_t now_ms;            /* injected time, unix ms */
+    const char *event_id_base; /* unique and stable per inbound message, e.g.
+                                  "wa:wamid.HBg..."; event i gets id "<base>#<i>" */
 };
 
 #define DIALOG_OUTCOMES(X)                                                                         \
-    X(NONE, "none")               /* message answered, nothing started or finished */              \
+    X(NONE, "none") /* message answered, nothing started or finished */                            \
     X(SURVEY_STARTED, "survey_started")                                                            \
     X(SURVEY_ANSWERED, "survey_answered")                                                          \
     X(SURVEY_REASKED, "survey_reasked")                                                            \
@@ -59,12 +59,12 @@ enum dialog_outcome {
 const char *dialog_outcome_name(enum dialog_outcome o);
 
 struct dialog_result {
-    char *session;       /* new session JSON (heap); NULL means "no session" (clear it) */
-    int64_t expires_at_ms; /* when the new session goes idle-expired; 0 if no session */
+    char *session;            /* new session JSON (heap); NULL means "no session" (clear it) */
+    int64_t expires_at_ms;    /* when the new session goes idle-expired; 0 if no session */
     struct sr_reply *replies; /* heap array */
     size_t n_replies;
-    char **events;       /* heap array of heap JSON strings, see dialogs/README-events in the
-                            data folder; every event has "id", "type", "at" (unix ms) */
+    char **events; /* heap array of heap JSON strings, see dialogs/README-events in the
+                      data folder; every event has "id", "type", "at" (unix ms) */
     size_t n_events;
     enum dialog_outcome outcome;
 };
