@@ -242,13 +242,12 @@ struct hit {
     int value;
 };
 
-/* Every vocabulary match of values 1..max in every language. */
-static size_t collect_hits(const struct dialog_engine *e, const char *norm, int max,
-                           struct hit *hits)
+/* Every vocabulary match of every value in every language. */
+static size_t collect_hits(const struct dialog_engine *e, const char *norm, struct hit *hits)
 {
     size_t n = 0, ov[4];
     for (size_t l = 0; l < e->n_langs; l++)
-        for (int v = 1; v <= max && v <= DLG_MAX_OPTIONS; v++) {
+        for (int v = 1; v <= DLG_MAX_OPTIONS; v++) {
             const pcre2_code *re = e->pat.answer[l][v - 1];
             for (size_t off = 0; re && n < MAX_HITS && re_find(e, re, norm, off, ov);) {
                 hits[n++] = (struct hit){ov[0], ov[1], v};
@@ -260,11 +259,12 @@ static size_t collect_hits(const struct dialog_engine *e, const char *norm, int 
     return n;
 }
 
-/* The value of the vocabulary in norm: 0 for none or for contradicting phrases. */
+/* The value of the vocabulary in norm: 0 for none, for contradicting phrases, or beyond the
+ * scale ("sangat baik" on a 3-point scale is not "baik"). */
 static int vocabulary_value(const struct dialog_engine *e, const char *norm, int max)
 {
     struct hit hits[MAX_HITS];
-    size_t n = collect_hits(e, norm, max, hits);
+    size_t n = collect_hits(e, norm, hits);
     int value = 0;
     for (size_t i = 0; i < n; i++) {
         bool beaten = false;
@@ -277,7 +277,7 @@ static int vocabulary_value(const struct dialog_engine *e, const char *norm, int
             return 0;
         value = hits[i].value;
     }
-    return value;
+    return value <= max ? value : 0;
 }
 
 int dlg_match_answer(const struct dialog_engine *e, const char *norm, int max)
