@@ -126,8 +126,8 @@ struct dlg_ctx {
     const struct sr_inbound *msg; /* NULL in dialog_expire */
     const char *channel, *to, *citizen, *event_base;
     int64_t now;
-    char *text; /* sanitised, capped message text (heap, never NULL) */
-    char *norm; /* text without leading/trailing non-letters/digits (heap, never NULL) */
+    char *text; /* sanitised, capped message text (heap; NULL only in dialog_expire) */
+    char *norm; /* text between first and last letter/digit (heap; NULL in dialog_expire) */
     struct dialog_result *out;
 };
 
