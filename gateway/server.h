@@ -20,8 +20,11 @@ struct worker {
     pthread_t thread;
     uv_loop_t loop;
     uv_async_t stop_async;
-    uv_timer_t tick; /* 1 s: idle-expiry sweep, backlog gauges (worker 0), drain progress */
+    uv_timer_t tick;       /* 1 s: idle-expiry sweep, backlog gauges (worker 0), drain progress */
+    uv_poll_t listen_poll; /* this worker's own SO_REUSEPORT listening socket */
+    int listen_fd;
     struct lws_context *lws;
+    struct lws_vhost *vhost;
     struct store *store;
     struct sender *sender;
     char consumer[96];

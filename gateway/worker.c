@@ -10,8 +10,13 @@
 #include "sr_log.h"
 #include "sr_mem.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define DRAIN_DEADLINE_MS 10000
@@ -41,6 +46,16 @@ static void on_backlog(void *ud, enum sr_err err, const struct store_backlog *b)
 static void on_closed_handle(uv_handle_t *h)
 {
     (void)h;
+}
+
+static void close_listener(struct worker *w)
+{
+    if (w->listen_fd < 0)
+        return;
+    uv_poll_stop(&w->listen_poll);
+    uv_close((uv_handle_t *)&w->listen_poll, on_closed_handle);
+    close(w->listen_fd);
+    w->listen_fd = -1;
 }
 
 static void on_sender_stopped(void *ud)
@@ -84,8 +99,73 @@ static void on_stop(uv_async_t *a)
     if (w->draining)
         return;
     w->draining = 1;
+    close_listener(w); /* no new connections: the other workers' sockets are closing too */
     w->drain_deadline_ms = (uint64_t)app_now_ms() + DRAIN_DEADLINE_MS;
     uv_timer_start(&w->tick, on_tick, 0, 50);
+}
+
+/* Accepts every pending connection and hands it to libwebsockets as an HTTP server
+ * connection of this worker's vhost. */
+static void on_accept(uv_poll_t *p, int status, int events)
+{
+    struct worker *w = p->data;
+    (void)events;
+    if (status < 0 || w->listen_fd < 0)
+        return;
+    for (;;) {
+        int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                SR_LOG(WARN, "worker", NULL, "accept: %s", strerror(errno));
+            if (errno != EINTR)
+                return;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (!lws_adopt_socket_vhost(w->vhost, fd))
+            close(fd);
+    }
+}
+
+/* lws 4.1 does not set SO_REUSEPORT itself, so each worker opens its own listening socket with
+ * it (the kernel spreads connections over the workers) and adopts what it accepts. */
+static int open_listener(struct worker *w, struct sr_errbuf *eb)
+{
+    const struct config *cfg = w->app->cfg;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    socklen_t len;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, cfg->server.listen, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)cfg->server.port);
+        len = sizeof(*a4);
+    } else if (inet_pton(AF_INET6, cfg->server.listen, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)cfg->server.port);
+        len = sizeof(*a6);
+    } else {
+        sr_errf(eb, SR_E_CONFIG, "[server] listen: not an IP address");
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+        bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1024) < 0) {
+        sr_errf(eb, SR_E_IO, "cannot listen on %s:%d: %s", cfg->server.listen, cfg->server.port,
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    w->listen_fd = fd;
+    uv_poll_init(&w->loop, &w->listen_poll, fd);
+    w->listen_poll.data = w;
+    uv_poll_start(&w->listen_poll, UV_READABLE, on_accept);
+    return 0;
 }
 
 static int start_lws(struct worker *w, struct sr_errbuf *eb)
@@ -95,8 +175,7 @@ static int start_lws(struct worker *w, struct sr_errbuf *eb)
     memset(&info, 0, sizeof(info));
     void *loops[1] = {&w->loop};
     info.foreign_loops = loops;
-    info.port = cfg->server.port;
-    info.iface = cfg->server.listen;
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = gw_protocols;
     info.user = w;
     info.pcontext = &w->lws;
@@ -106,16 +185,14 @@ static int start_lws(struct worker *w, struct sr_errbuf *eb)
     info.max_http_header_pool = 256;
     info.timeout_secs = (unsigned)cfg->server.idle_timeout_s;
     info.keepalive_timeout = cfg->server.idle_timeout_s;
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE |
-                   LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
-    if (!strchr(cfg->server.listen, ':'))
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
     w->lws = lws_create_context(&info);
-    if (!w->lws) {
-        sr_errf(eb, SR_E_IO, "cannot listen on %s:%d", cfg->server.listen, cfg->server.port);
+    w->vhost = w->lws ? lws_get_vhost_by_name(w->lws, "suara") : NULL;
+    if (!w->vhost) {
+        sr_errf(eb, SR_E_INTERNAL, "cannot create the HTTP server context");
         return -1;
     }
-    return 0;
+    return open_listener(w, eb);
 }
 
 static int start_parts(struct worker *w, struct sr_errbuf *eb)
@@ -169,6 +246,7 @@ static void set_start_state(struct worker *w, int state)
 /* Closes whatever start_parts managed to open, after a failed start. */
 static void abort_start(struct worker *w)
 {
+    close_listener(w);
     if (w->sender) {
         w->closing = 1;
         sender_stop(w->sender, on_sender_stopped, w);
@@ -204,6 +282,7 @@ struct worker *worker_start(struct app *a, int idx, struct sr_errbuf *eb)
     struct worker *w = sr_calloc(1, sizeof(*w));
     w->app = a;
     w->idx = idx;
+    w->listen_fd = -1;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     uv_loop_init(&w->loop);
