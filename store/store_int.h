@@ -89,7 +89,8 @@ struct store {
     uv_timer_t failt; /* runs the fail queue outside of the caller's stack */
     struct store_req *fail_head, *fail_tail;
     char sha[STORE_LUA__COUNT][48];
-    char *claim_cursor; /* XAUTOCLAIM cursor, owned */
+    char *claim_cursor;  /* XAUTOCLAIM cursor, owned */
+    int outbox_own_read; /* own pending entries were read once (start-up recovery) */
     int closing;
     int open_handles;
     uint64_t rng;

@@ -2,9 +2,10 @@
 /*
  * store_outbox_read: the sender's read of the outbox stream, on the block connection, as a
  * small state machine over one request: create the group (once per connection), then this
- * consumer's own pending entries, else entries idle in other consumers (XAUTOCLAIM), else new
- * entries (XREADGROUP BLOCK); finally one MGET of the <p>sent: markers of the batch.
- * Entries are copied out of each reply (hiredis frees a reply when its callback returns).
+ * consumer's own pending entries (only on the first read), else entries idle in other consumers
+ * (XAUTOCLAIM), else new entries (XREADGROUP BLOCK); finally one MGET of the <p>sent: markers of
+ * the batch. Entries are copied out of each reply (hiredis frees a reply when its callback
+ * returns).
  */
 #include "store_int.h"
 
@@ -168,6 +169,14 @@ static void ob_sent_reply(struct store_req *q, const redisReply *r)
     ob_done(q);
 }
 
+/* This consumer's own pending entries are read once per store (recovery at start-up). After that
+ * they are the caller's in-flight work: reading them again would race with store_outbox_done on
+ * the other connection and hand out an entry whose reply is being acknowledged right now. */
+static enum ob_stage after_group(struct store *s)
+{
+    return s->outbox_own_read ? OB_CLAIM : OB_OWN;
+}
+
 /* An error reply: BUSYGROUP means the group exists; NOGROUP (deleted or lost) retries once. */
 static int ob_error(struct store_req *q, const redisReply *r)
 {
@@ -175,7 +184,7 @@ static int ob_error(struct store_req *q, const redisReply *r)
     struct store_conn *c = &q->s->conn[STORE_CONN_BLOCK];
     if (st->stage == OB_GROUP && r->str && strncmp(r->str, "BUSYGROUP", 9) == 0) {
         c->group_ready = 1;
-        st->stage = OB_OWN;
+        st->stage = after_group(q->s);
         return 1;
     }
     if (r->str && strncmp(r->str, "NOGROUP", 7) == 0 && !st->regrouped) {
@@ -200,9 +209,10 @@ static void ob_reply(struct store_req *q, const redisReply *r)
     switch (st->stage) {
     case OB_GROUP:
         q->s->conn[STORE_CONN_BLOCK].group_ready = 1;
-        st->stage = OB_OWN;
+        st->stage = after_group(q->s);
         break;
     case OB_OWN:
+        q->s->outbox_own_read = 1;
         ob_take_entries(st, xread_entries(r));
         st->stage = st->n ? OB_SENT : OB_CLAIM;
         break;
@@ -245,7 +255,7 @@ void store_outbox_read(struct store *s, const char *consumer, size_t max, int bl
     st->max = max;
     st->block_ms = block_ms;
     st->claim_idle_ms = claim_idle_ms;
-    st->stage = s->conn[STORE_CONN_BLOCK].group_ready ? OB_OWN : OB_GROUP;
+    st->stage = s->conn[STORE_CONN_BLOCK].group_ready ? after_group(s) : OB_GROUP;
     q->state = st;
     q->free_state = ob_state_free;
     ob_send(q);

@@ -122,12 +122,13 @@ void harness_rmdir(const char *path)
     harness_run(argv, NULL, 10000);
 }
 
+/* Waits until path exists (and, for a regular file, is not empty). */
 static int wait_for_file(const char *path, int timeout_ms)
 {
     long long end = harness_mono_ms() + timeout_ms;
     struct stat st;
     while (harness_mono_ms() < end) {
-        if (stat(path, &st) == 0 && st.st_size > 0)
+        if (stat(path, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_size > 0))
             return 0;
         harness_sleep_ms(20);
     }
