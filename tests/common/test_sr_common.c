@@ -97,8 +97,8 @@ static void test_reply_json_roundtrip(void **state)
     assert_int_equal(back.style, SR_REPLY_BUTTONS);
     assert_int_equal(back.n_options, 2);
     assert_string_equal(back.options[1].title, "Tidak baik");
-    assert_int_equal(sr_reply_from_json(&back, "{\"to\":1}", 8), -1);
     sr_reply_clear(&back);
+    assert_int_equal(sr_reply_from_json(&back, "{\"to\":1}", 8), -1);
     sr_reply_clear(&r);
     free(js);
 }
