@@ -164,6 +164,14 @@ struct sr_officer {
     const char *unit_code;
     const char *unit_name;
     const char *phone;     /* notification number (officer's own, not a citizen's) */
+    const char *role;      /* "officer" (rated only), "complaint" (handles complaints of the
+                              unit), "supervisor" (escalations of the unit) */
+};
+
+/* A unit (office) from the registry. */
+struct sr_unit {
+    const char *code;
+    const char *name;
 };
 
 #endif

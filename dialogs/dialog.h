@@ -15,6 +15,8 @@
 #include "sr_error.h"
 #include "sr_types.h"
 
+struct worktime;
+
 #include <stdint.h>
 
 struct dialog_engine;
@@ -48,7 +50,18 @@ struct dialog_input {
     X(SURVEY_CANCELLED, "survey_cancelled")                                                        \
     X(SURVEY_EXPIRED, "survey_expired")                                                            \
     X(UNKNOWN_OFFICER, "unknown_officer")                                                          \
-    X(HELP, "help")
+    X(HELP, "help")                                                                                \
+    X(COMPLAINT_STARTED, "complaint_started")                                                      \
+    X(COMPLAINT_OPENED, "complaint_opened")                                                        \
+    X(COMPLAINT_ACKNOWLEDGED, "complaint_acknowledged")                                            \
+    X(COMPLAINT_REPLIED, "complaint_replied")                                                      \
+    X(COMPLAINT_RESOLVED, "complaint_resolved")                                                    \
+    X(COMPLAINT_REOPENED, "complaint_reopened")                                                    \
+    X(COMPLAINT_CLOSED, "complaint_closed")                                                        \
+    X(COMPLAINT_STATUS, "complaint_status")                                                        \
+    X(COMPLAINT_LISTED, "complaint_listed")                                                        \
+    X(COMPLAINT_DENIED, "complaint_denied")   /* not yours / unknown ticket: learns nothing */    \
+    X(SLA_BREACHED, "sla_breached")
 
 enum dialog_outcome {
 #define DIALOG_OUTCOME_ENUM(name, text) DIALOG_##name,
@@ -67,6 +80,22 @@ struct dialog_result {
                       data folder; every event has "id", "type", "at" (unix ms) */
     size_t n_events;
     enum dialog_outcome outcome;
+    /* ---- complaints ---- */
+    struct dialog_complaint_write *complaint; /* heap; NULL if the step changed no complaint */
+    char **feed;         /* heap array of heap JSON strings for the officers' live feed; each has
+                            "type", "ticket", "unit", "at" */
+    size_t n_feed;
+};
+
+/* A complaint record to write atomically with the step (store: <p>complaint:<ticket>). */
+struct dialog_complaint_write {
+    char *ticket;
+    char *record;               /* complaint JSON (format in dialogs/data/README-events.md) */
+    long long expected_version; /* dialog_input.complaint_version; 0 = new, must not exist */
+    char *unit;                 /* unit code: keeps <p>open:<unit> (the DAFTAR index) right */
+    int open;                   /* 1: listed as open in its unit, 0: not */
+    int64_t due_first_response_ms; /* SLA timers to arm (0 = none / disarm) */
+    int64_t due_resolution_ms;
 };
 void dialog_result_clear(struct dialog_result *r);
 
@@ -85,5 +114,14 @@ enum sr_err dialog_expire(const struct dialog_engine *e, const struct dialog_env
                           const char *channel, const char *citizen, const char *session,
                           size_t session_len, int64_t now_ms, const char *event_id_base,
                           struct dialog_result *out);
+
+/* The SLA timer step: a complaint's deadline passed (kind "first_response" or "resolution").
+ * Escalates once to the unit's supervisor (reply + feed event), records sla_breached, and
+ * writes the record with the escalation marked so it never fires twice. If the deadline was met
+ * meanwhile (answered / resolved) or already escalated, the result is empty. */
+enum sr_err dialog_sla_breach(const struct dialog_engine *e, const struct dialog_env *env,
+                              const char *record, size_t len, long long version, const char *kind,
+                              int64_t now_ms, const char *event_id_base,
+                              struct dialog_result *out);
 
 #endif

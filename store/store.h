@@ -11,6 +11,12 @@
  *   <p>outbox                      stream of reply JSON (field "r"), group "sender"
  *   <p>expiry                      zset: member "<channel>\x1f<sender>", score expires_at_ms
  *   <p>sent:<outbox entry id>      marker that a reply left, TTL dedupe_ttl_s
+ *   <p>complaint:<ticket>          hash {v: version, s: complaint JSON} (no TTL: lives until
+ *                                  closed + session_ttl_s)
+ *   <p>open:<unit>                 set of open tickets of a unit (officers' DAFTAR)
+ *   <p>sla                         zset: member "<ticket>\x1f<kind>", score due_ms; kinds
+ *                                  "first_response", "resolution"
+ *   <p>feed                        pub/sub channel of the officers' live feed (JSON)
  *
  * Every callback is called exactly once, also on disconnect (err = SR_E_UNAVAILABLE: "not
  * durable") and on store_close (err = SR_E_UNAVAILABLE). Data handed to a callback is borrowed
@@ -67,6 +73,18 @@ typedef void store_load_cb(void *ud, enum sr_err err, const struct store_session
 void store_session_load(struct store *s, const char *channel, const char *sender,
                         const char *provider_id, store_load_cb *cb, void *ud);
 
+/* A complaint record written with a commit (mirrors dialogs' dialog_complaint_write). */
+struct store_complaint_write {
+    const char *ticket;
+    const char *record;
+    size_t record_len;
+    long long expected_version; /* 0 = new ticket: conflict if it exists */
+    const char *unit;
+    int open;                   /* SADD / SREM <p>open:<unit> */
+    int64_t due_first_response_ms; /* ZADD (>0) or ZREM (0) of the two SLA timer members */
+    int64_t due_resolution_ms;
+};
+
 struct store_commit {
     const char *channel;
     const char *sender;
@@ -79,6 +97,9 @@ struct store_commit {
     size_t n_events;
     const char *const *replies;  /* reply JSON strings (sr_reply_to_json) -> <p>outbox */
     size_t n_replies;
+    const struct store_complaint_write *complaint; /* NULL: none; version-checked like the session */
+    const char *const *feed;     /* JSON strings PUBLISHed on <p>feed after the writes */
+    size_t n_feed;
 };
 
 enum store_commit_result {
@@ -92,6 +113,42 @@ typedef void store_commit_cb(void *ud, enum sr_err err, enum store_commit_result
  * dedupe check, version check, session write with TTL, expiry index, XADD of events and replies,
  * dedupe key set — all or nothing. */
 void store_commit(struct store *s, const struct store_commit *c, store_commit_cb *cb, void *ud);
+
+/* ---- complaints ---- */
+
+struct store_complaint {
+    const char *record; /* NULL if the ticket is unknown */
+    size_t len;
+    long long version;
+    const char *const *open; /* records of the open tickets of list_unit (at most 50) */
+    const size_t *open_lens;
+    size_t n_open;
+};
+typedef void store_complaint_cb(void *ud, enum sr_err err, const struct store_complaint *c);
+/* Loads one complaint (ticket may be NULL/"") and the open complaints of a unit (list_unit may be
+ * NULL/""), in one round trip. */
+void store_complaint_load(struct store *s, const char *ticket, const char *list_unit,
+                          store_complaint_cb *cb, void *ud);
+
+struct store_sla_due {
+    const char *ticket;
+    const char *kind; /* "first_response" | "resolution" */
+    const char *record;
+    size_t len;
+    long long version;
+    int64_t due_ms;
+};
+typedef void store_sla_cb(void *ud, enum sr_err err, const struct store_sla_due *items, size_t n);
+/* Claims SLA timers due at now_ms like store_claim_expired (lease, then the breach commit, with
+ * provider id "sla:<ticket>:<kind>" and the complaint write, disarms it). Survives restarts:
+ * the timers live in Redis. */
+void store_claim_sla(struct store *s, int64_t now_ms, int lease_ms, size_t max, store_sla_cb *cb,
+                     void *ud);
+
+/* The live feed: a third connection SUBSCRIBEs to <p>feed (re-subscribing after reconnects) and
+ * calls cb for every message, on the loop. One subscription per store; cb NULL unsubscribes. */
+typedef void store_feed_cb(void *ud, const char *json, size_t len);
+void store_feed_subscribe(struct store *s, store_feed_cb *cb, void *ud);
 
 /* ---- idle expiry ---- */
 
