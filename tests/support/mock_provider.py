@@ -10,7 +10,8 @@ connections (GET /_stats counts the TCP connections accepted).
   POST /_control   {"fail_next": N, "status": 503, "retry_after": 1, "delay_ms": 0,
                     "error_code": 131050}   the next N provider calls answer that status (or,
                     without a status, are only delayed by delay_ms)
-  GET /_requests   recorded provider calls; DELETE /_requests clears them
+  GET /_requests   recorded provider calls (method, path, content_type, has_auth, body,
+                   answered status, t = monotonic seconds); DELETE /_requests clears them
   GET /_stats      {"connections": n, "requests": n}
   GET /_health     200
 
@@ -224,6 +225,7 @@ class Handler(BaseHTTPRequestHandler):
             "auth_scheme": self.auth_scheme(),
             "body": body.decode("utf-8", errors="replace"),
             "status": status,
+            "t": time.monotonic(),  # for spacing checks only
         }
         with STATE.lock:
             STATE.requests.append(entry)
