@@ -289,9 +289,15 @@ static void job_retry(struct sender_job *j, long retry_after_s, const char *deta
         return;
     }
     int delay = sender_backoff(s, j->attempts, s->conf.backoff_min_ms, s->conf.backoff_max_ms);
-    if (retry_after_s > 0 && retry_after_s * 1000 > delay)
-        delay = retry_after_s * 1000 > s->conf.backoff_max_ms ? s->conf.backoff_max_ms
-                                                              : (int)(retry_after_s * 1000);
+    /* Retry-After wins over a shorter backoff, but never beyond backoff_max_ms */
+    if (retry_after_s > 0) {
+        long cap = s->conf.backoff_max_ms;
+        long ra_ms = retry_after_s > cap / 1000 + 1 ? cap : retry_after_s * 1000;
+        if (ra_ms > cap)
+            ra_ms = cap;
+        if (ra_ms > delay)
+            delay = (int)ra_ms;
+    }
     SR_LOG(INFO, "sender", j->entry_id, "retry channel=%s to=%s status=%ld attempt=%d in_ms=%d",
            job_channel(j), sr_mask_phone(j->reply.to, masked), j->http_status, j->attempts, delay);
     j->state = JOB_WAIT_RETRY;

@@ -481,6 +481,32 @@ static void test_429_retry_after(void **state)
     free(id);
 }
 
+static void test_retry_after_capped(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, "r429cap");
+    mock_reset("{\"fail_next\":1,\"status\":429,\"retry_after\":60,\"error_code\":130429}");
+    char *id = outbox_add(e.rc, e.prefix, "wa", WA_TO, "jangan lama");
+    struct sender_conf c = {.consumer = "test-w4",
+                            .timeout_ms = 3000,
+                            .max_attempts = 3,
+                            .max_in_flight = 4,
+                            .backoff_min_ms = 50,
+                            .backoff_max_ms = 300, /* a 60 s Retry-After is cut to this */
+                            .block_ms = 100};
+    env_start(&e, &c);
+    env_run_until_acked(&e, id);
+    json_t *reqs = mock_requests();
+    assert_int_equal(json_array_size(reqs), 2);
+    double t0 = json_real_value(json_object_get(json_array_get(reqs, 0), "t"));
+    double t1 = json_real_value(json_object_get(json_array_get(reqs, 1), "t"));
+    assert_true(t1 - t0 >= 0.25 && t1 - t0 < 2.0);
+    json_decref(reqs);
+    env_finish(&e);
+    free(id);
+}
+
 static void test_permanent_400_not_retried(void **state)
 {
     (void)state;
@@ -779,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_delivers_both_channels),
         cmocka_unit_test(test_retries_503),
         cmocka_unit_test(test_429_retry_after),
+        cmocka_unit_test(test_retry_after_capped),
         cmocka_unit_test(test_permanent_400_not_retried),
         cmocka_unit_test(test_opted_out),
         cmocka_unit_test(test_gives_up_after_max_attempts),
