@@ -217,7 +217,8 @@ static int start_parts(struct worker *w, struct sr_errbuf *eb)
         return -1;
     char host[64] = "suara";
     gethostname(host, sizeof(host) - 1);
-    snprintf(w->consumer, sizeof(w->consumer), "%.60s-%ld-w%d", host, (long)getpid(), w->idx);
+    /* stable across restarts: a successor re-reads the replies its predecessor left pending */
+    snprintf(w->consumer, sizeof(w->consumer), "%.60s-w%d", host, w->idx);
     struct sender_conf snd = {
         .consumer = w->consumer,
         .timeout_ms = cfg->sender.timeout_ms,
