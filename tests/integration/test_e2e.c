@@ -50,7 +50,7 @@ static void write_config(void)
             "[redis]\nsocket = %s/redis.sock\nprefix = e2e:\ncommand_timeout_ms = 1000\n"
             "[store]\nsqlite_path = %s\n"
             "[privacy]\ncitizen_hash_key = e2e-citizen-hash-key-0123456789\n"
-            "[dialog]\nsession_idle_s = 2\n"
+            "[dialog]\nsession_idle_s = 4\n"
             "[sender]\ntimeout_ms = 3000\nmax_attempts = 3\nbackoff_min_ms = 100\n"
             "backoff_max_ms = 1000\n"
             "[channel.wa]\ntype = whatsapp\napp_secret = " WA_SECRET "\n"
