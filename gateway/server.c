@@ -388,6 +388,8 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 {
     struct pss *pss = user;
     struct worker *w = lws_context_user(lws_get_context(wsi));
+    if (!pss) /* no protocol bound yet (e.g. headers too large): nothing of ours to clean up */
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
     case LWS_CALLBACK_HTTP:
         on_closed(pss); /* keep-alive: a previous request on this connection */

@@ -499,6 +499,45 @@ static void test_probes(void **state)
     assert_int_equal(http_get(url, NULL), 404);
 }
 
+static void test_oversized_headers_are_refused(void **state)
+{
+    (void)state;
+    size_t n = 32 * 1024;
+    char *hdr = malloc(n + 16);
+    memcpy(hdr, "X-Padding: ", 11);
+    memset(hdr + 11, 'a', n);
+    hdr[11 + n] = '\0';
+    char url[128];
+    snprintf(url, sizeof(url), "%s/healthz", E.base);
+    const char *hdrs[] = {hdr, NULL};
+    struct harness_response r;
+    int rc = harness_http("GET", url, hdrs, NULL, 0, &r);
+    /* refused: an error status, or the connection closed without an answer */
+    assert_true(rc != 0 || r.status >= 400);
+    harness_response_free(&r);
+    free(hdr);
+    assert_int_equal(http_get(url, NULL), 200); /* and the server is fine */
+}
+
+/* The log must never hold a secret, a citizen's number or a message text. */
+static void test_log_has_no_secrets_or_numbers(void **state)
+{
+    (void)state;
+    FILE *f = fopen(E.log, "r");
+    assert_non_null(f);
+    static char buf[4 << 20];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_true(n > 0);
+    const char *never[] = {
+        WA_SECRET,       SMS_TOKEN,       "e2e-access-token", "e2e-citizen-hash-key",
+        "6280000001001", "6280000001002", "6280000001004",    "Pelayanan cepat"};
+    for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+        if (strstr(buf, never[i]))
+            fail_msg("the log contains \"%s\"", never[i]);
+}
+
 static void test_idle_session_expires_as_abandoned(void **state)
 {
     (void)state;
@@ -539,7 +578,9 @@ int main(void)
         cmocka_unit_test(test_bad_signature_writes_nothing),
         cmocka_unit_test(test_malformed_unknown_and_oversized),
         cmocka_unit_test(test_probes),
+        cmocka_unit_test(test_oversized_headers_are_refused),
         cmocka_unit_test(test_idle_session_expires_as_abandoned),
+        cmocka_unit_test(test_log_has_no_secrets_or_numbers),
         cmocka_unit_test(test_redis_stopped_means_503),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
