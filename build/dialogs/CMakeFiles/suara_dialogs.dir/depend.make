@@ -1,2 +1,0 @@
-# Empty dependencies file for suara_dialogs.
-# This may be replaced when dependencies are built.
