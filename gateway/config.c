@@ -93,6 +93,12 @@ static const struct key keys[] = {
      "a conversation idle this long expires"},
     {"dialog", "default_language", KT_ENUM, 0, 0, "id", "id|en", 0, CF(dialog.default_language),
      "language of channels that set none"},
+    {"dialog", "officer_channel", KT_STRING, 0, 32, "", NULL, 0, CF(dialog.officer_channel),
+     "channel officers and supervisors are messaged on (complaint notifications, escalations); "
+     "empty = the first channel"},
+    {"server", "clock_file", KT_STRING, 0, 4096, "", NULL, 0, CF(server.clock_file),
+     "FOR TESTS AND DRILLS ONLY: a file holding the unix time in ms that Suara takes as now "
+     "(re-read every 100 ms); empty = the real clock"},
 
     {"sender", "timeout_ms", KT_INT, 100, 120000, "10000", NULL, 0, CF(sender.timeout_ms),
      "timeout of one outbound request attempt"},
@@ -627,6 +633,9 @@ static void validate(struct loader *ld)
         fail(ld, "%s: no channel configured (add a [channel.<name>] section)", ld->path);
     for (size_t ci = 0; ci < c->n_channels && !ld->failed; ci++)
         channel_finish(ld, ci);
+    if (!ld->failed && c->dialog.officer_channel && c->dialog.officer_channel[0] &&
+        !config_channel(c, c->dialog.officer_channel))
+        fail(ld, "%s: [dialog] officer_channel: no such channel", ld->path);
 }
 
 /* ---- public ---- */

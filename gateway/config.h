@@ -29,6 +29,7 @@ struct config {
         int idle_timeout_s;     /* 30: idle / slow clients are dropped */
         const char *log_level;  /* "info" */
         const char *data_dir;   /* dialogs data folder */
+        const char *clock_file; /* tests and drills only: file holding "now" in unix ms */
     } server;
     struct {
         const char *host;       /* "127.0.0.1" */
@@ -49,6 +50,7 @@ struct config {
     struct {
         int session_idle_s;            /* 1800 */
         const char *default_language;  /* "id" */
+        const char *officer_channel;   /* channel officers are messaged on; "" = first */
     } dialog;
     struct {
         int timeout_ms;         /* 10000 per attempt */
