@@ -28,6 +28,18 @@ struct dialog_env {
     void *ud;
     int64_t session_idle_ms;      /* idle expiry, default 30 min */
     const char *default_language; /* "id" */
+    /* ---- complaints (all optional: NULL disables complaint handling) ---- */
+    /* The officer whose notification phone is this sender (digits only), or NULL. */
+    const struct sr_officer *(*officer_by_phone)(void *ud, const char *phone);
+    /* Units a citizen may choose, in display order; returns the count, *out borrowed. */
+    size_t (*unit_list)(void *ud, const struct sr_unit **out);
+    /* Officers with role "complaint" in the unit (on duty); fills out[0..max), returns count. */
+    size_t (*unit_handlers)(void *ud, const char *unit_code, const struct sr_officer **out,
+                            size_t max);
+    /* The unit's supervisor (role "supervisor"), or NULL. */
+    const struct sr_officer *(*unit_supervisor)(void *ud, const char *unit_code);
+    const char *officer_channel;     /* channel name officers are messaged on */
+    const struct worktime *worktime; /* calendar and SLA rules (worktime.h) */
 };
 
 struct dialog_input {
@@ -39,7 +51,25 @@ struct dialog_input {
     int64_t now_ms;            /* injected time, unix ms */
     const char *event_id_base; /* unique and stable per inbound message, e.g.
                                   "wa:wamid.HBg..."; event i gets id "<base>#<i>" */
+    /* ---- complaints: what dialog_refs() asked the gateway to load ---- */
+    const char *complaint;        /* record JSON of refs.ticket; NULL if none or unknown */
+    size_t complaint_len;
+    long long complaint_version;  /* its store version (0 if none) */
+    const char *const *open_list; /* DAFTAR: open complaint records of refs.list_unit */
+    const size_t *open_lens;
+    size_t n_open;
+    const char *new_ticket;       /* a fresh random ticket id (alphabet without 0/O/1/I), used if
+                                     this step opens a complaint */
 };
+
+/* What a step needs loaded before it runs (pure, cheap; called before dialog_step). */
+struct dialog_refs {
+    char ticket[24];    /* a complaint the message refers to ("STATUS K7M4QX", "TERIMA ..."),
+                           or the citizen's own last ticket for the closing question; "" if none */
+    char list_unit[40]; /* DAFTAR: the unit whose open complaints to load; "" if none */
+};
+enum sr_err dialog_refs(const struct dialog_engine *e, const struct dialog_env *env,
+                        const struct dialog_input *in, struct dialog_refs *out);
 
 #define DIALOG_OUTCOMES(X)                                                                         \
     X(NONE, "none") /* message answered, nothing started or finished */                            \
