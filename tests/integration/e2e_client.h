@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Shared client side of the end-to-end tests: starts a private redis-server, the mock provider
+ * and the suara binary (two workers) on a generated config, sends provider-shaped signed
+ * webhooks, and observes the world (the mock's recorded calls, the SQLite evaluation store).
+ */
+#ifndef E2E_CLIENT_H
+#define E2E_CLIENT_H
+
+#include "harness.h"
+
+#include <sys/types.h>
+
+#define WA_SECRET "e2e-app-secret-0123"
+#define SMS_TOKEN "e2e-auth-token-0123"
+
+struct e2e {
+    char *dir;
+    pid_t redis, mock, suara;
+    int port, mock_port;
+    char base[64], mock_base[64], db[512], config[512], log[512];
+    int seq;
+    const char *extra_ini; /* appended to the generated config, set before setup */
+};
+extern struct e2e E;
+
+/* cmocka group setup / teardown: everything started in setup is stopped in teardown; teardown
+ * fails unless suara drains and exits 0 on SIGTERM. */
+int e2e_setup(void **state);
+int e2e_teardown(void **state);
+int start_suara(void);
+int wait_ready(int timeout_ms);
+
+long http_get(const char *url, char **body);
+char *next_id(const char *prefix);
+char *wa_body(const char *from, const char *id, const char *text, const char *payload);
+long post_raw(const char *channel, const char *ctype, const char *sig_header, const char *body,
+              size_t len, char **resp);
+long post_wa_signed(const char *body, const char *secret, char **resp);
+long wa_send(const char *from, const char *text, const char *payload);
+char *form_escape(const char *s);
+long sms_send_as(const char *from, const char *text, const char *token);
+
+int mock_count(const char *number);
+int mock_settled_count(const char *number);
+long long db_int(const char *sql);
+long long wait_db(const char *sql, long long want, int timeout_ms);
+
+#endif
