@@ -287,3 +287,21 @@ long long wait_db(const char *sql, long long want, int timeout_ms)
     }
     return v;
 }
+
+int db_text(const char *sql, char *out, size_t n)
+{
+    sqlite3 *db = NULL;
+    int rc = -1;
+    if (sqlite3_open_v2(E.db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 2000);
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+            snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+            rc = 0;
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return rc;
+}

@@ -44,6 +44,8 @@ long sms_send_as(const char *from, const char *text, const char *token);
 int mock_count(const char *number);
 int mock_settled_count(const char *number);
 long long db_int(const char *sql);
+/* First column of the first row as text into out; 0, or -1 if no row. */
+int db_text(const char *sql, char *out, size_t n);
 long long wait_db(const char *sql, long long want, int timeout_ms);
 
 #endif
