@@ -10,6 +10,7 @@
 #include "sr_mem.h"
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,15 @@ void dialog_result_clear(struct dialog_result *r)
     for (size_t i = 0; i < r->n_events; i++)
         free(r->events[i]);
     free(r->events);
+    if (r->complaint) {
+        free(r->complaint->ticket);
+        free(r->complaint->record);
+        free(r->complaint->unit);
+        free(r->complaint);
+    }
+    for (size_t i = 0; i < r->n_feed; i++)
+        free(r->feed[i]);
+    free(r->feed);
     memset(r, 0, sizeof(*r));
 }
 
@@ -85,6 +95,15 @@ static enum sr_err load_languages(struct dialog_engine *e, const json_t *arr, st
     return SR_E_OK;
 }
 
+static bool has_file(const char *dir, const char *rel)
+{
+    char *path = sr_asprintf("%s/%s", dir, rel);
+    struct stat st;
+    bool ok = stat(path, &st) == 0;
+    free(path);
+    return ok;
+}
+
 static enum sr_err load_all(struct dialog_engine *e, const char *dir, const json_t *root,
                             struct sr_errbuf *eb)
 {
@@ -97,6 +116,8 @@ static enum sr_err load_all(struct dialog_engine *e, const char *dir, const json
         err = dlg_patterns_load(e, dir, eb);
     if (err == SR_E_OK)
         err = dlg_surveys_load(e, dir, json_object_get(root, "surveys"), eb);
+    if (err == SR_E_OK && has_file(dir, "complaints.json")) /* optional: no file, no complaints */
+        err = dlg_complaints_load(e, dir, eb);
     if (err != SR_E_OK)
         return err;
     const struct dlg_survey *def =
@@ -131,6 +152,7 @@ void dialog_engine_free(struct dialog_engine *e)
     if (!e)
         return;
     dlg_surveys_free(e);
+    dlg_complaints_free(e);
     dlg_patterns_free(&e->pat);
     dlg_catalog_free(e);
     for (size_t i = 0; i < e->n_langs; i++)
@@ -181,7 +203,15 @@ void dlg_keep_session(struct dlg_ctx *c, struct dlg_session *s_taken)
 
 void dlg_help(struct dlg_ctx *c, size_t lang)
 {
-    dlg_reply(c, dlg_render(c->e, lang, "help", NULL, 0));
+    char *help = dlg_render(c->e, lang, "help", NULL, 0);
+    if (dlg_complaints_on(c->e, c->env)) { /* complaints are mentioned only when they work */
+        char *more = dlg_render(c->e, lang, "help_complaint", NULL, 0);
+        char *both = sr_asprintf("%s\n\n%s", help, more);
+        free(help);
+        free(more);
+        help = both;
+    }
+    dlg_reply(c, help);
 }
 
 /* ---------------------------------------------------------------- steps */
@@ -235,6 +265,50 @@ static void fresh_input(struct dlg_ctx *c, const struct dlg_session *expired)
     c->out->outcome = DIALOG_HELP;
 }
 
+/* The complaint flows for a citizen without a live survey; false when the message is not theirs
+ * (then the survey start / help path answers it). */
+static bool complaint_input(struct dlg_ctx *c, const struct dlg_session *expired_survey)
+{
+    if (!dlg_complaints_on(c->e, c->env))
+        return false;
+    struct dlg_csession *cs =
+        expired_survey ? NULL : dlg_csession_decode(c->e, c->in->session, c->in->session_len);
+    if (cs && c->now >= cs->expires_at) {
+        dlg_csession_free(cs); /* idle: as if there were none (the sweeper told the citizen) */
+        cs = NULL;
+    }
+    return dlg_complaint_citizen(c, cs); /* takes cs */
+}
+
+enum sr_err dialog_refs(const struct dialog_engine *e, const struct dialog_env *env,
+                        const struct dialog_input *in, struct dialog_refs *out)
+{
+    if (!out)
+        return SR_E_INVALID;
+    memset(out, 0, sizeof(*out));
+    if (!e || !env || !in || !in->msg || in->msg->kind == SR_IN_STATUS)
+        return SR_E_INVALID;
+    if (!dlg_complaints_on(e, env))
+        return SR_E_OK;
+    char *text = dlg_utf8_clean(in->msg->text, e->lim.input_max_chars);
+    const struct sr_officer *officer = dlg_officer_of(env, in->msg->sender);
+    struct dlg_session *s = officer ? NULL : dlg_session_decode(e, in->session, in->session_len);
+    if (officer) {
+        dlg_officer_refs(e, officer, text, out);
+    } else if (!s || in->now_ms >= s->expires_at) { /* a live survey loads nothing */
+        struct dlg_csession *cs = dlg_csession_decode(e, in->session, in->session_len);
+        if (cs && in->now_ms >= cs->expires_at) {
+            dlg_csession_free(cs);
+            cs = NULL;
+        }
+        dlg_complaint_citizen_refs(e, env, in->msg, text, cs, out);
+        dlg_csession_free(cs);
+    }
+    dlg_session_free(s);
+    free(text);
+    return SR_E_OK;
+}
+
 enum sr_err dialog_step(const struct dialog_engine *e, const struct dialog_env *env,
                         const struct dialog_input *in, struct dialog_result *out)
 {
@@ -254,8 +328,17 @@ enum sr_err dialog_step(const struct dialog_engine *e, const struct dialog_env *
         .citizen = in->citizen ? in->citizen : "",
         .event_base = in->event_id_base,
     };
+    c.in = in;
     c.text = dlg_utf8_clean(in->msg->text, e->lim.input_max_chars);
     c.norm = dlg_normalize(e, c.text);
+    const struct sr_officer *officer =
+        dlg_complaints_on(e, env) ? dlg_officer_of(env, in->msg->sender) : NULL;
+    if (officer) { /* an officer's message is an officer command (or gets the officers' help) */
+        dlg_officer_step(&c, officer);
+        free(c.text);
+        free(c.norm);
+        return SR_E_OK;
+    }
     struct dlg_session *s = dlg_session_decode(e, in->session, in->session_len);
     struct dlg_session *expired = NULL;
     if (s && in->now_ms >= s->expires_at) {
@@ -265,11 +348,26 @@ enum sr_err dialog_step(const struct dialog_engine *e, const struct dialog_env *
     }
     if (s)
         dlg_survey_step(&c, s); /* takes s */
-    else
+    else if (!complaint_input(&c, expired))
         fresh_input(&c, expired);
     dlg_session_free(expired);
     free(c.text);
     free(c.norm);
+    return SR_E_OK;
+}
+
+/* Idle expiry of a complaint session (or of nothing decodable: the session is cleared). */
+static enum sr_err expire_complaint(const struct dialog_engine *e, const char *session,
+                                    size_t session_len, int64_t now_ms, struct dialog_result *out)
+{
+    struct dlg_csession *cs = dlg_csession_decode(e, session, session_len);
+    if (!cs)
+        return SR_E_OK; /* nothing decodable: nothing to record, the session is cleared */
+    if (now_ms < cs->expires_at) { /* refreshed meanwhile: keep it */
+        out->session = sr_strndup(session, session_len);
+        out->expires_at_ms = cs->expires_at;
+    } /* else: an unfinished intake or a kept ticket just ends (nothing was opened) */
+    dlg_csession_free(cs);
     return SR_E_OK;
 }
 
@@ -285,7 +383,7 @@ enum sr_err dialog_expire(const struct dialog_engine *e, const struct dialog_env
         return SR_E_INVALID;
     struct dlg_session *s = dlg_session_decode(e, session, session_len);
     if (!s)
-        return SR_E_OK;           /* nothing decodable: nothing to record, the session is cleared */
+        return expire_complaint(e, session, session_len, now_ms, out);
     if (now_ms < s->expires_at) { /* refreshed meanwhile: keep it as it is */
         out->session = sr_strndup(session, session_len);
         out->expires_at_ms = s->expires_at;
@@ -307,5 +405,35 @@ enum sr_err dialog_expire(const struct dialog_engine *e, const struct dialog_env
         expired_notice(&c, s);
     out->outcome = DIALOG_SURVEY_EXPIRED;
     dlg_session_free(s);
+    return SR_E_OK;
+}
+
+enum sr_err dialog_sla_breach(const struct dialog_engine *e, const struct dialog_env *env,
+                              const char *record, size_t len, long long version, const char *kind,
+                              int64_t now_ms, const char *event_id_base, struct dialog_result *out)
+{
+    if (!out)
+        return SR_E_INVALID;
+    memset(out, 0, sizeof(*out));
+    if (!e || !env || !kind || !event_id_base ||
+        (strcmp(kind, "first_response") != 0 && strcmp(kind, "resolution") != 0))
+        return SR_E_INVALID;
+    if (!dlg_complaints_on(e, env))
+        return SR_E_OK;
+    json_t *rec = dlg_rec_parse(record, len);
+    if (!rec)
+        return SR_E_OK; /* gone or unreadable: nothing to escalate */
+    struct dlg_ctx c = {
+        .e = e,
+        .env = env,
+        .now = now_ms,
+        .out = out,
+        .event_base = event_id_base,
+        .channel = "",
+        .to = "",
+        .citizen = "",
+    };
+    dlg_sla_step(&c, rec, version, kind);
+    json_decref(rec);
     return SR_E_OK;
 }

@@ -82,6 +82,43 @@ struct dlg_survey {
     bool ask_comment;
 };
 
+/* ---- complaints (complaint_data.c) ---- */
+/* Command keywords in complaints.json "commands": matched at the start of a message. */
+#define DLG_CMDS(X)                                                                                \
+    X(COMPLAINT, "complaint")                                                                      \
+    X(STATUS, "status")                                                                            \
+    X(ACK, "acknowledge")                                                                          \
+    X(REPLY, "reply")                                                                              \
+    X(RESOLVE, "resolve")                                                                          \
+    X(LIST, "list")                                                                                \
+    X(YES, "yes")                                                                                  \
+    X(NOT_YET, "not_yet")
+
+enum dlg_cmd {
+#define DLG_CMD_ENUM(name, text) DLG_CMD_##name,
+    DLG_CMDS(DLG_CMD_ENUM)
+#undef DLG_CMD_ENUM
+        DLG_CMD__COUNT
+};
+
+#define DLG_RATING_MAX 4
+#define DLG_TICKET_LEN 24 /* buffer size of a ticket (struct dialog_refs.ticket) */
+
+struct dlg_category {
+    char *code;
+    char *title[DLG_MAX_LANGS]; /* list row title, <= 24 chars */
+    char *label[DLG_MAX_LANGS]; /* full label in prompts and notifications */
+};
+
+struct dlg_complaints {
+    struct dlg_category *cats;
+    size_t n_cats, default_cat;
+    size_t description_max, description_min, excerpt_chars, list_max, list_excerpt_chars;
+    char *rating_element; /* "U8" */
+    char *rating_labels[DLG_MAX_LANGS][DLG_RATING_MAX];
+    json_t *commands; /* {cmd: {lang: [phrases]}}; only read */
+};
+
 struct dialog_engine {
     char *langs[DLG_MAX_LANGS];
     size_t n_langs;
@@ -91,6 +128,7 @@ struct dialog_engine {
     size_t default_survey;
     struct dlg_limits lim;
     struct dlg_patterns pat;
+    struct dlg_complaints *cmp; /* complaints.json */
 };
 
 /* Survey states: enum, name stored in the session JSON, and the (static, survey.c) functions
@@ -126,6 +164,7 @@ struct dlg_ctx {
     const struct sr_inbound *msg; /* NULL in dialog_expire */
     const char *channel, *to, *citizen, *event_base;
     int64_t now;
+    const struct dialog_input *in; /* NULL in dialog_expire and dialog_sla_breach */
     char *text; /* sanitised, capped message text (heap; NULL only in dialog_expire) */
     char *norm; /* text between first and last letter/digit (heap; NULL in dialog_expire) */
     struct dialog_result *out;
@@ -213,5 +252,90 @@ void dlg_event(struct dlg_ctx *c, const char *type, json_t *obj_taken);
 void dlg_keep_session(struct dlg_ctx *c, struct dlg_session *s_taken);
 /* Help text in lang. */
 void dlg_help(struct dlg_ctx *c, size_t lang);
+
+/* --- complaint_data.c: complaints.json, commands, the citizen's complaint session, records --- */
+enum sr_err dlg_complaints_load(struct dialog_engine *e, const char *dir, struct sr_errbuf *eb);
+void dlg_complaints_free(struct dialog_engine *e);
+/* 1 when the engine and env allow complaints (data loaded, worktime and units given). */
+bool dlg_complaints_on(const struct dialog_engine *e, const struct dialog_env *env);
+/* Does text start with a keyword of cmd (any language)? Sets *lang and *rest (after the
+ * keyword and separators, borrowed from text). */
+bool dlg_cmd_match(const struct dialog_engine *e, enum dlg_cmd cmd, const char *text, size_t *lang,
+                   const char **rest);
+/* The first word of s as a ticket (upper case, 4..20 letters/digits) into out; *rest after it. */
+bool dlg_ticket_word(const char *s, char out[DLG_TICKET_LEN], const char **rest);
+const struct dlg_category *dlg_category_find(const struct dialog_engine *e, const char *code);
+/* The officer whose phone is the sender (digits compared), or NULL. */
+const struct sr_officer *dlg_officer_of(const struct dialog_env *env, const char *sender);
+
+/* The citizen's complaint session: intake states, then "filed" (last ticket) and "rate". */
+#define DLG_CSTATES(X)                                                                             \
+    X(DESCRIPTION, "description")                                                                  \
+    X(UNIT, "unit")                                                                                \
+    X(CATEGORY, "category")                                                                        \
+    X(OFFICER, "officer")                                                                          \
+    X(CONFIRM, "confirm")                                                                          \
+    X(FILED, "filed")                                                                              \
+    X(RATE, "rate")
+
+enum dlg_cstate {
+#define DLG_CSTATE_ENUM(name, text) DLG_CS_##name,
+    DLG_CSTATES(DLG_CSTATE_ENUM)
+#undef DLG_CSTATE_ENUM
+        DLG_CS__COUNT
+};
+
+/* A decoded complaint session; strings owned (NULL = not given yet). */
+struct dlg_csession {
+    enum dlg_cstate state;
+    size_t lang;
+    char *description, *unit, *category, *officer, *ticket;
+    bool officer_asked;
+    int64_t started_at, expires_at;
+};
+struct dlg_csession *dlg_csession_decode(const struct dialog_engine *e, const char *json,
+                                         size_t len);
+void dlg_csession_free(struct dlg_csession *s);
+/* Stores s as the result's session (expiry = now + idle) and frees it. */
+void dlg_keep_csession(struct dlg_ctx *c, struct dlg_csession *s_taken);
+
+/* Complaint records (format in data/README-events.md). */
+json_t *dlg_rec_parse(const char *json, size_t len);         /* NULL when absent or invalid */
+const char *dlg_rec_str(const json_t *rec, const char *key); /* NULL when absent / null */
+int64_t dlg_rec_int(const json_t *rec, const char *key);     /* 0 when absent / null */
+bool dlg_rec_state_is(const json_t *rec, const char *state);
+/* Sets out->complaint from rec (borrowed): open flag and timers derived from its state. */
+void dlg_rec_write(struct dlg_ctx *c, const json_t *rec, long long expected_version);
+/* A complaint event: adds "ticket" and "unit" of rec to obj (taken). */
+void dlg_rec_event(struct dlg_ctx *c, const json_t *rec, const char *type, json_t *obj_taken);
+/* A feed item: adds "type", "ticket", "unit", "at" to obj (taken). */
+void dlg_rec_feed(struct dlg_ctx *c, const json_t *rec, const char *type, json_t *obj_taken);
+/* A reply to someone other than the sender. */
+struct sr_reply *dlg_reply_to(struct dlg_ctx *c, const char *channel, const char *to,
+                              char *text_taken);
+/* worktime_format of t in lang (static buffer of the caller's size). */
+const char *dlg_when(const struct dlg_ctx *c, int64_t t, size_t lang, char *buf, size_t n);
+/* Heap copy of s cut to max code points ("..." appended when cut). */
+char *dlg_excerpt(const char *s, size_t max);
+
+/* --- complaint.c: the citizen's side --- */
+/* Handles the message if it belongs to the complaint flows; false leaves c->out untouched.
+ * cs (may be NULL) is the live complaint session, taken in every case. */
+bool dlg_complaint_citizen(struct dlg_ctx *c, struct dlg_csession *cs);
+/* The ticket a citizen's message refers to (refs). */
+void dlg_complaint_citizen_refs(const struct dialog_engine *e, const struct dialog_env *env,
+                                const struct sr_inbound *msg, const char *text,
+                                const struct dlg_csession *cs, struct dialog_refs *out);
+
+/* --- complaint_officer.c: officers, notifications, SLA --- */
+void dlg_officer_step(struct dlg_ctx *c, const struct sr_officer *o);
+void dlg_officer_refs(const struct dialog_engine *e, const struct sr_officer *o, const char *text,
+                      struct dialog_refs *out);
+/* Tells the unit's complaint officers (replies + feed) of a new (key "complaint_officer_new") or
+ * reopened complaint. */
+void dlg_notify_unit(struct dlg_ctx *c, const json_t *rec, const char *key, const char *feed_type);
+void dlg_sla_step(struct dlg_ctx *c, json_t *rec, long long version, const char *kind);
+/* The status text of rec in lang (heap). */
+char *dlg_status_text(const struct dlg_ctx *c, const json_t *rec, size_t lang);
 
 #endif
