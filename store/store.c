@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The Redis store's connection machinery: two hiredis async contexts per store (cmd and block)
- * on the worker's libuv loop, SELECT and SCRIPT LOAD on every connect, a request queue with a
- * per-command timeout (hiredis 0.14.1 has none), reconnect from a timer with jittered
- * exponential backoff, and a close that fails every pending callback exactly once.
+ * The Redis store's connection machinery: hiredis async contexts per store (cmd, block, and sub
+ * for the live feed while subscribed) on the worker's libuv loop, SELECT and SCRIPT LOAD on every
+ * connect, a request queue with a per-command timeout (hiredis 0.14.1 has none), reconnect from a
+ * timer with jittered exponential backoff, and a close that fails every pending callback exactly
+ * once.
  *
  * hiredis lifetime rules honoured here: a context is only freed by us from outside its own
  * callbacks or through redisAsyncFree's deferred path (it then frees itself after the callback
@@ -21,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const conn_name[STORE_CONN__COUNT] = {"cmd", "block"};
+static const char *const conn_name[STORE_CONN__COUNT] = {"cmd", "block", "sub"};
 
 void store_conf_defaults(struct store_conf *c)
 {
@@ -288,6 +289,12 @@ static uint64_t rng_next(struct store *s)
 
 static void conn_connect(struct store_conn *c);
 
+/* The SUB connection is only wanted while someone listens to the feed. */
+static int conn_wanted(const struct store_conn *c)
+{
+    return c->id != STORE_CONN_SUB || c->s->feed_cb != NULL;
+}
+
 static void on_retry(uv_timer_t *t)
 {
     conn_connect(t->data);
@@ -297,7 +304,7 @@ static void on_retry(uv_timer_t *t)
 static void conn_schedule(struct store_conn *c)
 {
     struct store *s = c->s;
-    if (s->closing || uv_is_active((uv_handle_t *)&c->retry))
+    if (s->closing || !conn_wanted(c) || uv_is_active((uv_handle_t *)&c->retry))
         return;
     int b = c->backoff_ms ? c->backoff_ms * 2 : s->conf.backoff_min_ms;
     if (b > s->conf.backoff_max_ms)
@@ -354,6 +361,8 @@ static void select_reply(struct store_req *q, const redisReply *r)
         c->ready = 1;
         c->group_ready = 0;
         c->backoff_ms = 0;
+        if (c->id == STORE_CONN_SUB)
+            store_feed_ready(c);
     }
     store_req_finish(q);
 }
@@ -397,7 +406,7 @@ static void conn_setup(struct store_conn *c)
 static void conn_connect(struct store_conn *c)
 {
     struct store *s = c->s;
-    if (s->closing || c->ac)
+    if (s->closing || c->ac || !conn_wanted(c))
         return;
     redisAsyncContext *ac = s->unix_socket ? redisAsyncConnectUnix(s->unix_socket)
                                            : redisAsyncConnect(s->host, s->conf.port);
@@ -420,6 +429,12 @@ static void conn_connect(struct store_conn *c)
     c->ac = ac;
     c->ready = 0;
     conn_setup(c);
+}
+
+void store_conn_start(struct store_conn *c)
+{
+    if (!uv_is_active((uv_handle_t *)&c->retry))
+        conn_connect(c);
 }
 
 /* ---- lifecycle ---- */

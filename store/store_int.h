@@ -23,11 +23,14 @@ enum store_script {
     STORE_LUA_CLAIM,
     STORE_LUA_DONE,
     STORE_LUA_BACKLOG,
+    STORE_LUA_COMPLAINT,
+    STORE_LUA_CLAIM_SLA,
     STORE_LUA__COUNT
 };
 extern const char *const store_lua_src[STORE_LUA__COUNT];
 
-enum store_conn_id { STORE_CONN_CMD, STORE_CONN_BLOCK, STORE_CONN__COUNT };
+/* SUB is the live feed's SUBSCRIBE connection: connected only while a feed callback is set. */
+enum store_conn_id { STORE_CONN_CMD, STORE_CONN_BLOCK, STORE_CONN_SUB, STORE_CONN__COUNT };
 
 struct store_req;
 /* What a request type does with a reply and with a failure. reply gets a non-NULL reply (maybe
@@ -46,6 +49,8 @@ union store_user_cb {
     store_outbox_cb *outbox;
     store_done_cb *done;
     store_backlog_cb *backlog;
+    store_complaint_cb *complaint;
+    store_sla_cb *sla;
 };
 
 struct store_req {
@@ -89,8 +94,10 @@ struct store {
     uv_timer_t failt; /* runs the fail queue outside of the caller's stack */
     struct store_req *fail_head, *fail_tail;
     char sha[STORE_LUA__COUNT][48];
-    char *claim_cursor;  /* XAUTOCLAIM cursor, owned */
-    int outbox_own_read; /* own pending entries were read once (start-up recovery) */
+    char *claim_cursor;     /* XAUTOCLAIM cursor, owned */
+    int outbox_own_read;    /* own pending entries were read once (start-up recovery) */
+    store_feed_cb *feed_cb; /* live feed subscriber, NULL if none */
+    void *feed_ud;
     int closing;
     int open_handles;
     uint64_t rng;
@@ -114,5 +121,11 @@ enum sr_err store_reply_err(struct store_req *q, const redisReply *r);
 /* Drops a connection (all its pending callbacks get NULL) and schedules a reconnect. Safe from
  * inside a hiredis callback. */
 void store_conn_drop(struct store_conn *c, const char *why);
+/* Connects c if it is down and wanted (SUB only with a feed callback). */
+void store_conn_start(struct store_conn *c);
+
+/* ---- the live feed (store_complaint.c) ---- */
+/* Called when the SUB connection is ready (SELECT answered): sends SUBSCRIBE <p>feed. */
+void store_feed_ready(struct store_conn *c);
 
 #endif

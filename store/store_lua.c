@@ -14,15 +14,25 @@ static const char lua_load[] = "local h = redis.call('HMGET', KEYS[1], 'v', 's')
                                "if #KEYS > 1 then seen = redis.call('EXISTS', KEYS[2]) end\n"
                                "return {h[1] or '0', h[2] or '', seen}\n";
 
-/* KEYS: sess, dedupe, expiry, events, outbox.
+/* KEYS: sess, dedupe, expiry, events, outbox [, complaint, open:<unit>, sla].
  * ARGV: expected_version, mode (keep|set|clear), session, session_ttl_s, expires_at_ms,
- *       expiry member, dedupe_ttl_s, n_events, n_replies, events..., replies...
- * Returns {"dup"|"conflict"|"ok", version}. */
+ *       expiry member, dedupe_ttl_s, n_events, n_replies, n_feed, feed channel,
+ *       complaint expected_version, record, open 0/1, due_first_response, due_resolution, ticket,
+ *       events..., replies..., feed...
+ * The complaint part is used when #KEYS == 8: its version check (0 = must not exist) comes
+ * before any write like the session's. A closed complaint expires after session_ttl_s, any other
+ * state is persistent. Feed items are PUBLISHed after every write.
+ * Returns {"dup"|"conflict"|"ok", session version}. */
 static const char lua_commit[] =
     "local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')\n"
     "if redis.call('EXISTS', KEYS[2]) == 1 then return {'dup', v} end\n"
     "local expected = tonumber(ARGV[1])\n"
     "if expected >= 0 and expected ~= v then return {'conflict', v} end\n"
+    "local cv = 0\n"
+    "if #KEYS == 8 then\n"
+    "  cv = tonumber(redis.call('HGET', KEYS[6], 'v') or '0')\n"
+    "  if cv ~= tonumber(ARGV[12]) then return {'conflict', v} end\n"
+    "end\n"
     "local mode = ARGV[2]\n"
     "if mode == 'set' then\n"
     "  v = v + 1\n"
@@ -42,11 +52,31 @@ static const char lua_commit[] =
     "  if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end\n"
     "  redis.call('ZREM', KEYS[3], ARGV[6])\n"
     "end\n"
+    "if #KEYS == 8 then\n"
+    "  redis.call('HSET', KEYS[6], 'v', cv + 1, 's', ARGV[13])\n"
+    "  local ok, rec = pcall(cjson.decode, ARGV[13])\n"
+    "  if ok and type(rec) == 'table' and rec['state'] == 'closed' then\n"
+    "    redis.call('EXPIRE', KEYS[6], ARGV[4])\n"
+    "  else\n"
+    "    redis.call('PERSIST', KEYS[6])\n"
+    "  end\n"
+    "  if ARGV[14] == '1' then redis.call('SADD', KEYS[7], ARGV[17])\n"
+    "  else redis.call('SREM', KEYS[7], ARGV[17]) end\n"
+    "  local kinds = {{'first_response', ARGV[15]}, {'resolution', ARGV[16]}}\n"
+    "  for _, k in ipairs(kinds) do\n"
+    "    local m = ARGV[17] .. '\\31' .. k[1]\n"
+    "    if k[2] ~= '0' then redis.call('ZADD', KEYS[8], k[2], m)\n"
+    "    else redis.call('ZREM', KEYS[8], m) end\n"
+    "  end\n"
+    "end\n"
     "local ne = tonumber(ARGV[8])\n"
     "local nr = tonumber(ARGV[9])\n"
-    "for i = 1, ne do redis.call('XADD', KEYS[4], '*', 'e', ARGV[9 + i]) end\n"
-    "for i = 1, nr do redis.call('XADD', KEYS[5], '*', 'r', ARGV[9 + ne + i]) end\n"
+    "local nf = tonumber(ARGV[10])\n"
+    "local h = 17\n"
+    "for i = 1, ne do redis.call('XADD', KEYS[4], '*', 'e', ARGV[h + i]) end\n"
+    "for i = 1, nr do redis.call('XADD', KEYS[5], '*', 'r', ARGV[h + ne + i]) end\n"
     "redis.call('SET', KEYS[2], '1', 'EX', ARGV[7])\n"
+    "for i = 1, nf do redis.call('PUBLISH', ARGV[11], ARGV[h + ne + nr + i]) end\n"
     "return {'ok', v}\n";
 
 /* KEYS: expiry. ARGV: now_ms, now_ms + lease_ms, max, session key prefix ("<p>sess:").
@@ -68,6 +98,59 @@ static const char lua_claim[] =
     "    redis.call('ZADD', KEYS[1], ARGV[2], m)\n"
     "    out[#out + 1] = m\n"
     "    out[#out + 1] = h[3] or due[i + 1]\n"
+    "    out[#out + 1] = h[1]\n"
+    "    out[#out + 1] = h[2]\n"
+    "  else\n"
+    "    redis.call('ZREM', KEYS[1], m)\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* KEYS: complaint, open:<unit>. ARGV: has ticket 0/1, has unit 0/1, complaint key prefix
+ * ("<p>complaint:"), max listed. Returns {v or "0", s or "", open records...}: the open tickets
+ * sorted by ticket, the first max of them whose record exists. Reads only. */
+static const char lua_complaint[] = "local out = {'0', ''}\n"
+                                    "if ARGV[1] == '1' then\n"
+                                    "  local h = redis.call('HMGET', KEYS[1], 'v', 's')\n"
+                                    "  out[1] = h[1] or '0'\n"
+                                    "  out[2] = h[2] or ''\n"
+                                    "end\n"
+                                    "if ARGV[2] == '1' then\n"
+                                    "  local t = redis.call('SMEMBERS', KEYS[2])\n"
+                                    "  table.sort(t)\n"
+                                    "  local max = tonumber(ARGV[4])\n"
+                                    "  for _, id in ipairs(t) do\n"
+                                    "    if #out - 2 >= max then break end\n"
+                                    "    local rec = redis.call('HGET', ARGV[3] .. id, 's')\n"
+                                    "    if rec then out[#out + 1] = rec end\n"
+                                    "  end\n"
+                                    "end\n"
+                                    "return out\n";
+
+/* KEYS: sla. ARGV: now_ms, now_ms + lease_ms, max, complaint key prefix ("<p>complaint:").
+ * Returns a flat array of {ticket, kind, due, v, s} per claimed timer; due is the record's
+ * "due_<kind>" (the score before leasing moved it) or the score. Timers whose complaint is gone
+ * are removed. */
+static const char lua_claim_sla[] =
+    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', "
+    "0, tonumber(ARGV[3]))\n"
+    "local out = {}\n"
+    "for i = 1, #due, 2 do\n"
+    "  local m = due[i]\n"
+    "  local sep = string.find(m, '\\31', 1, true)\n"
+    "  local h = false\n"
+    "  if sep then h = redis.call('HMGET', ARGV[4] .. string.sub(m, 1, sep - 1), 'v', 's') end\n"
+    "  if h and h[1] and h[2] and h[2] ~= '' then\n"
+    "    local kind = string.sub(m, sep + 1)\n"
+    "    local d = due[i + 1]\n"
+    "    local ok, rec = pcall(cjson.decode, h[2])\n"
+    "    if ok and type(rec) == 'table' and type(rec['due_' .. kind]) == 'number' then\n"
+    "      d = string.format('%.0f', rec['due_' .. kind])\n"
+    "    end\n"
+    "    redis.call('ZADD', KEYS[1], ARGV[2], m)\n"
+    "    out[#out + 1] = string.sub(m, 1, sep - 1)\n"
+    "    out[#out + 1] = kind\n"
+    "    out[#out + 1] = d\n"
     "    out[#out + 1] = h[1]\n"
     "    out[#out + 1] = h[2]\n"
     "  else\n"
@@ -105,6 +188,8 @@ static const char lua_backlog[] =
     "return {a, b, c, d, e, f}\n";
 
 const char *const store_lua_src[STORE_LUA__COUNT] = {
-    [STORE_LUA_LOAD] = lua_load, [STORE_LUA_COMMIT] = lua_commit,   [STORE_LUA_CLAIM] = lua_claim,
-    [STORE_LUA_DONE] = lua_done, [STORE_LUA_BACKLOG] = lua_backlog,
+    [STORE_LUA_LOAD] = lua_load,           [STORE_LUA_COMMIT] = lua_commit,
+    [STORE_LUA_CLAIM] = lua_claim,         [STORE_LUA_DONE] = lua_done,
+    [STORE_LUA_BACKLOG] = lua_backlog,     [STORE_LUA_COMPLAINT] = lua_complaint,
+    [STORE_LUA_CLAIM_SLA] = lua_claim_sla,
 };

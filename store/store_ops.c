@@ -124,22 +124,53 @@ static void commit_reply(struct store_req *q, const redisReply *r)
 
 static const struct store_req_ops commit_ops = {"commit", commit_reply, commit_fail};
 
+static int complaint_valid(const struct store_complaint_write *w)
+{
+    return !w ||
+           (w->ticket && w->ticket[0] && w->record && w->unit && w->unit[0] &&
+            w->expected_version >= 0 && w->due_first_response_ms >= 0 && w->due_resolution_ms >= 0);
+}
+
 static int commit_valid(const struct store_commit *c)
 {
     return c && c->channel && c->sender && c->provider_id && (c->events || !c->n_events) &&
-           (c->replies || !c->n_replies) && c->n_events < 100000 && c->n_replies < 100000;
+           (c->replies || !c->n_replies) && (c->feed || !c->n_feed) && c->n_events < 100000 &&
+           c->n_replies < 100000 && c->n_feed < 100000 && complaint_valid(c->complaint);
+}
+
+/* ARGV 12..17 (complaint expected version, record, open, dues, ticket); placeholders without a
+ * complaint so the layout stays fixed. */
+static void commit_complaint_args(struct store_req *q, const struct store_complaint_write *w)
+{
+    if (!w) {
+        for (int i = 0; i < 6; i++)
+            store_req_arg(q, "0", 1);
+        return;
+    }
+    store_req_arg_ll(q, w->expected_version);
+    store_req_arg(q, w->record, w->record_len ? w->record_len : strlen(w->record));
+    store_req_arg_str(q, w->open ? "1" : "0");
+    store_req_arg_ll(q, (long long)w->due_first_response_ms);
+    store_req_arg_ll(q, (long long)w->due_resolution_ms);
+    store_req_arg_str(q, w->ticket);
 }
 
 static void commit_args(struct store_req *q, const struct store_commit *c)
 {
     struct store *s = q->s;
     const char *mode = c->expected_version < 0 ? "keep" : c->session ? "set" : "clear";
-    store_req_arg_str(q, "5");
+    const struct store_complaint_write *w = c->complaint;
+    store_req_arg_str(q, w ? "8" : "5");
     store_req_arg_take(q, key(s, "sess:", c->channel, c->sender));
     store_req_arg_take(q, key(s, "dedupe:", c->channel, c->provider_id));
     store_req_arg_take(q, key(s, "expiry", NULL, NULL));
     store_req_arg_take(q, key(s, "events", NULL, NULL));
     store_req_arg_take(q, key(s, "outbox", NULL, NULL));
+    if (w) {
+        store_req_arg_take(q, key(s, "complaint:", w->ticket, NULL));
+        store_req_arg_take(q, key(s, "open:", w->unit, NULL));
+        store_req_arg_take(q, key(s, "sla", NULL, NULL));
+    }
     store_req_arg_ll(q, c->expected_version < 0 ? -1 : c->expected_version);
     store_req_arg_str(q, mode);
     if (c->session)
@@ -152,10 +183,15 @@ static void commit_args(struct store_req *q, const struct store_commit *c)
     store_req_arg_ll(q, s->conf.dedupe_ttl_s);
     store_req_arg_ll(q, (long long)c->n_events);
     store_req_arg_ll(q, (long long)c->n_replies);
+    store_req_arg_ll(q, (long long)c->n_feed);
+    store_req_arg_take(q, key(s, "feed", NULL, NULL));
+    commit_complaint_args(q, w);
     for (size_t i = 0; i < c->n_events; i++)
         store_req_arg_str(q, c->events[i] ? c->events[i] : "");
     for (size_t i = 0; i < c->n_replies; i++)
         store_req_arg_str(q, c->replies[i] ? c->replies[i] : "");
+    for (size_t i = 0; i < c->n_feed; i++)
+        store_req_arg_str(q, c->feed[i] ? c->feed[i] : "");
 }
 
 void store_commit(struct store *s, const struct store_commit *c, store_commit_cb *cb, void *ud)
