@@ -13,6 +13,30 @@
  *   message_status    channel provider_id status error_code (string|null)
  *   reply_sent        channel outbox_id provider_id attempts http_status
  *   reply_failed      channel outbox_id attempts http_status error
+ * Complaint events (every one also has "ticket" and "unit"; each gets a complaint_events row
+ * {id, ticket, type, at, officer, wall_ms, work_ms} and updates the one complaints row):
+ *   complaint_opened        category officer(code|null) citizen channel language
+ *                           due_first_response due_resolution (unix ms)
+ *   complaint_acknowledged  officer wall_ms work_ms: the first response; sets first_response_*
+ *                           only if unset, sla_first_response_met = at <= due_first_response,
+ *                           state open -> acknowledged
+ *   complaint_replied       officer (history only)
+ *   complaint_resolved      officer wall_ms work_ms note?: sets resolved_*, resolution_*_ms,
+ *                           sla_resolution_met = at <= due_resolution, state resolved
+ *   complaint_reopened      [due_resolution]: state open, reopen_count + 1, and the resolution
+ *                           columns (resolved_at/by, resolution_*_ms, sla_resolution_met) are
+ *                           CLEARED so the row always holds the resolution that stuck, measured
+ *                           from opened_at (an early "resolved" cannot stop the clock); earlier
+ *                           resolutions stay in complaint_events. The first response is kept.
+ *                           A given due_resolution (the recomputed deadline) replaces the old.
+ *   complaint_closed        -: state closed, closed_at
+ *   complaint_rated         value 1..4 (element U8): rating
+ *   sla_breached            kind "first_response"|"resolution", due: breached_<kind> = 1 (sticky:
+ *                           "ever breached", also across a reopen), sla_<kind>_met = 0 if unset
+ * Out of order is tolerated: any complaint event creates a minimal row (ticket, unit, state open)
+ * when complaint_opened has not been applied yet; complaint_opened then fills it in and
+ * evaluates an already recorded first response against its deadline. Durations are the
+ * producer's (dialogs: opened -> event, wall clock and working time).
  * Unknown types are kept in the events table only (forward compatible).
  */
 #ifndef EVALSTORE_H
@@ -42,10 +66,11 @@ struct evalstore_import_report {
     size_t units_added, officers_added, officers_updated, rows_rejected;
 };
 /* Imports officers from CSV with a header row:
- *   nip,code,name,unit_code,unit_name,phone
+ *   nip,code,name,unit_code,unit_name,phone[,role]
  * NIP must be exactly 18 digits, code 2-16 of [A-Za-z0-9-], name and unit non-empty, phone
- * digits (optionally +). All rows or none: any rejected row aborts with SR_E_INVALID and eb
- * naming the line and field. Upsert by code. */
+ * digits (optionally +), role officer | complaint | supervisor (optional column; absent or empty
+ * = officer). Columns may come in any order. All rows or none: any rejected row aborts with
+ * SR_E_INVALID and eb naming the line and field. Upsert by code. */
 enum sr_err evalstore_import_officers(struct evalstore *es, const char *csv_path,
                                       struct evalstore_import_report *rep, struct sr_errbuf *eb);
 
@@ -57,6 +82,15 @@ void evalstore_registry_free(struct evalstore_registry *r);
 size_t evalstore_registry_count(const struct evalstore_registry *r);
 /* Case-insensitive lookup by code; has the shape of dialog_env.officer_lookup (ud = registry). */
 const struct sr_officer *evalstore_registry_lookup(void *registry, const char *code);
+/* The shapes of dialog_env's complaint members (ud = registry); results borrowed from it.
+ * by_phone compares digits only ("+62 800-00" finds "6280000"). units: every unit, sorted by
+ * code. unit_handlers: the unit's role "complaint" officers, sorted by code, at most max.
+ * unit_supervisor: the unit's first role "supervisor" officer by code, or NULL. */
+const struct sr_officer *evalstore_registry_by_phone(void *registry, const char *phone);
+size_t evalstore_registry_units(void *registry, const struct sr_unit **out);
+size_t evalstore_registry_unit_handlers(void *registry, const char *unit,
+                                        const struct sr_officer **out, size_t max);
+const struct sr_officer *evalstore_registry_unit_supervisor(void *registry, const char *unit);
 
 /* SELECT 1 on the connection: 0 if reachable. */
 int evalstore_ping(struct evalstore *es);

@@ -174,6 +174,130 @@ static enum sr_err apply_delivery(struct evalstore *es, const struct ev *e, stru
     return es_step_done(es, st, e->type, eb);
 }
 
+/* --- complaints ----------------------------------------------------------------------------- */
+
+static int check_ticket(const struct ev *e)
+{
+    return jstr(e->o, "ticket") && *jstr(e->o, "ticket") ? 0 : -1;
+}
+
+static int check_rated(const struct ev *e)
+{
+    json_t *v = json_object_get(e->o, "value");
+    if (check_ticket(e) || !json_is_integer(v))
+        return -1;
+    return json_integer_value(v) >= 1 && json_integer_value(v) <= 4 ? 0 : -1;
+}
+
+static int check_breached(const struct ev *e)
+{
+    const char *kind = jstr(e->o, "kind");
+    if (check_ticket(e) || !kind)
+        return -1;
+    return strcmp(kind, "first_response") == 0 || strcmp(kind, "resolution") == 0 ? 0 : -1;
+}
+
+/* Every complaint event: a complaint_events row, and the complaints row made if missing (an
+ * event applied before its complaint_opened still lands somewhere). */
+static enum sr_err cx_common(struct evalstore *es, const struct ev *e, struct sr_errbuf *eb)
+{
+    sqlite3_stmt *st = es_stmt(es, ES_CX_EVENT, eb);
+    if (!st)
+        return SR_E_IO;
+    es_bind_str(st, 1, e->id);
+    es_bind_str(st, 2, jstr(e->o, "ticket"));
+    es_bind_str(st, 3, e->type);
+    sqlite3_bind_int64(st, 4, e->at);
+    es_bind_str(st, 5, jstr(e->o, "officer"));
+    bind_jint(st, 6, e->o, "wall_ms");
+    bind_jint(st, 7, e->o, "work_ms");
+    if (es_step_done(es, st, "complaint_events", eb) != SR_E_OK)
+        return SR_E_IO;
+    st = es_stmt(es, ES_CX_ENSURE, eb);
+    if (!st)
+        return SR_E_IO;
+    es_bind_str(st, 1, jstr(e->o, "ticket"));
+    es_bind_str(st, 2, jstr(e->o, "unit"));
+    return es_step_done(es, st, "complaints", eb);
+}
+
+/* The type's UPDATE with ?1 = ticket; bind fills the rest. */
+static enum sr_err cx_update(struct evalstore *es, const struct ev *e, enum es_stmt_id id,
+                             void (*bind)(sqlite3_stmt *st, const struct ev *e),
+                             struct sr_errbuf *eb)
+{
+    if (cx_common(es, e, eb) != SR_E_OK)
+        return SR_E_IO;
+    sqlite3_stmt *st = es_stmt(es, id, eb);
+    if (!st)
+        return SR_E_IO;
+    es_bind_str(st, 1, jstr(e->o, "ticket"));
+    bind(st, e);
+    return es_step_done(es, st, e->type, eb);
+}
+
+static void bind_opened(sqlite3_stmt *st, const struct ev *e)
+{
+    es_bind_str(st, 2, jstr(e->o, "unit"));
+    es_bind_str(st, 3, jstr(e->o, "category"));
+    es_bind_str(st, 4, jstr(e->o, "officer"));
+    es_bind_str(st, 5, e->citizen);
+    es_bind_str(st, 6, e->channel);
+    es_bind_str(st, 7, jstr(e->o, "language"));
+    sqlite3_bind_int64(st, 8, e->at);
+    bind_jint(st, 9, e->o, "due_first_response");
+    bind_jint(st, 10, e->o, "due_resolution");
+}
+
+/* acknowledged / resolved: ?2 at, ?3 officer, ?4 wall_ms, ?5 work_ms. */
+static void bind_answer(sqlite3_stmt *st, const struct ev *e)
+{
+    sqlite3_bind_int64(st, 2, e->at);
+    es_bind_str(st, 3, jstr(e->o, "officer"));
+    bind_jint(st, 4, e->o, "wall_ms");
+    bind_jint(st, 5, e->o, "work_ms");
+}
+
+static void bind_reopened(sqlite3_stmt *st, const struct ev *e)
+{
+    bind_jint(st, 2, e->o, "due_resolution"); /* optional: the recomputed deadline */
+}
+
+static void bind_at(sqlite3_stmt *st, const struct ev *e)
+{
+    sqlite3_bind_int64(st, 2, e->at);
+}
+
+static void bind_value(sqlite3_stmt *st, const struct ev *e)
+{
+    bind_jint(st, 2, e->o, "value");
+}
+
+static void bind_kind(sqlite3_stmt *st, const struct ev *e)
+{
+    es_bind_str(st, 2, jstr(e->o, "kind"));
+}
+
+#define CX_APPLY(fn, id, binder)                                                                   \
+    static enum sr_err fn(struct evalstore *es, const struct ev *e, struct sr_errbuf *eb)          \
+    {                                                                                              \
+        return cx_update(es, e, id, binder, eb);                                                   \
+    }
+CX_APPLY(apply_cx_opened, ES_CX_OPENED, bind_opened)
+CX_APPLY(apply_cx_acknowledged, ES_CX_ACKNOWLEDGED, bind_answer)
+CX_APPLY(apply_cx_resolved, ES_CX_RESOLVED, bind_answer)
+CX_APPLY(apply_cx_reopened, ES_CX_REOPENED, bind_reopened)
+CX_APPLY(apply_cx_closed, ES_CX_CLOSED, bind_at)
+CX_APPLY(apply_cx_rated, ES_CX_RATED, bind_value)
+CX_APPLY(apply_cx_breached, ES_CX_BREACHED, bind_kind)
+#undef CX_APPLY
+
+/* complaint_replied changes no column: its complaint_events row is the record. */
+static enum sr_err apply_cx_event(struct evalstore *es, const struct ev *e, struct sr_errbuf *eb)
+{
+    return cx_common(es, e, eb);
+}
+
 static const struct ev_kind {
     const char *type;
     int (*check)(const struct ev *e);
@@ -186,6 +310,14 @@ static const struct ev_kind {
     {"message_status", check_status, apply_status},
     {"reply_sent", check_delivery, apply_delivery},
     {"reply_failed", check_delivery, apply_delivery},
+    {"complaint_opened", check_ticket, apply_cx_opened},
+    {"complaint_acknowledged", check_ticket, apply_cx_acknowledged},
+    {"complaint_replied", check_ticket, apply_cx_event},
+    {"complaint_resolved", check_ticket, apply_cx_resolved},
+    {"complaint_reopened", check_ticket, apply_cx_reopened},
+    {"complaint_closed", check_ticket, apply_cx_closed},
+    {"complaint_rated", check_rated, apply_cx_rated},
+    {"sla_breached", check_breached, apply_cx_breached},
 };
 
 static const struct ev_kind *find_kind(const char *type)

@@ -54,13 +54,51 @@
                 "ON CONFLICT(code) DO UPDATE SET name = excluded.name")                            \
     X(OFFICER_GET, "SELECT 1 FROM officers WHERE code = ?1")                                       \
     X(OFFICER_NIP_OWNER, "SELECT code FROM officers WHERE nip = ?1 AND code <> ?2")                \
-    X(OFFICER_PUT, "INSERT INTO officers(code, nip, name, unit_code, phone, active, updated_at) "  \
-                   "VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6) "                                           \
+    X(OFFICER_PUT, "INSERT INTO officers(code, nip, name, unit_code, phone, active, updated_at, "  \
+                   "role) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7) "                                 \
                    "ON CONFLICT(code) DO UPDATE SET nip = excluded.nip, name = excluded.name, "    \
                    "unit_code = excluded.unit_code, phone = excluded.phone, active = 1, "          \
-                   "updated_at = excluded.updated_at")                                             \
-    X(REGISTRY_ALL, "SELECT o.code, o.nip, o.name, o.unit_code, u.name, o.phone "                  \
+                   "updated_at = excluded.updated_at, role = excluded.role")                       \
+    X(REGISTRY_ALL, "SELECT o.code, o.nip, o.name, o.unit_code, u.name, o.phone, o.role "          \
                     "FROM officers o JOIN units u ON u.code = o.unit_code WHERE o.active = 1")     \
+    X(UNITS_ALL, "SELECT code, name FROM units ORDER BY code")                                     \
+    X(CX_EVENT, "INSERT OR IGNORE INTO complaint_events(id, ticket, type, at, officer_code, "      \
+                "wall_ms, work_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                           \
+    X(CX_ENSURE, "INSERT OR IGNORE INTO complaints(ticket, unit_code) VALUES (?1, ?2)")            \
+    X(CX_OPENED,                                                                                   \
+      "UPDATE complaints SET unit_code = coalesce(?2, unit_code), category = ?3, "                 \
+      "officer_code = ?4, citizen = ?5, channel = ?6, language = ?7, opened_at = ?8, "             \
+      "due_first_response = ?9, due_resolution = coalesce(due_resolution, ?10), "                  \
+      "sla_first_response_met = CASE WHEN first_response_at IS NULL OR ?9 IS NULL "                \
+      "THEN sla_first_response_met ELSE first_response_at <= ?9 END, "                             \
+      "sla_resolution_met = CASE WHEN resolved_at IS NULL OR ?10 IS NULL OR reopen_count > 0 "     \
+      "THEN sla_resolution_met ELSE resolved_at <= ?10 END WHERE ticket = ?1")                     \
+    X(CX_ACKNOWLEDGED, "UPDATE complaints SET first_response_at = ?2, first_response_by = ?3, "    \
+                       "first_response_wall_ms = ?4, first_response_work_ms = ?5, "                \
+                       "sla_first_response_met = CASE WHEN due_first_response IS NULL THEN NULL "  \
+                       "ELSE ?2 <= due_first_response END, "                                       \
+                       "state = CASE WHEN state = 'open' THEN 'acknowledged' ELSE state END "      \
+                       "WHERE ticket = ?1 AND first_response_at IS NULL")                          \
+    X(CX_RESOLVED,                                                                                 \
+      "UPDATE complaints SET resolved_at = ?2, resolved_by = ?3, resolution_wall_ms = ?4, "        \
+      "resolution_work_ms = ?5, sla_resolution_met = CASE WHEN due_resolution IS NULL "            \
+      "THEN NULL ELSE ?2 <= due_resolution END, "                                                  \
+      "state = CASE WHEN state = 'closed' THEN state ELSE 'resolved' END WHERE ticket = ?1")       \
+    X(CX_REOPENED,                                                                                 \
+      "UPDATE complaints SET state = CASE WHEN state = 'closed' THEN state ELSE 'open' END, "      \
+      "reopen_count = reopen_count + 1, resolved_at = NULL, resolved_by = NULL, "                  \
+      "resolution_wall_ms = NULL, resolution_work_ms = NULL, sla_resolution_met = NULL, "          \
+      "due_resolution = coalesce(?2, due_resolution) WHERE ticket = ?1")                           \
+    X(CX_CLOSED, "UPDATE complaints SET state = 'closed', closed_at = ?2 WHERE ticket = ?1")       \
+    X(CX_RATED, "UPDATE complaints SET rating = ?2 WHERE ticket = ?1")                             \
+    X(CX_BREACHED,                                                                                 \
+      "UPDATE complaints SET "                                                                     \
+      "breached_first_response = breached_first_response OR ?2 = 'first_response', "               \
+      "breached_resolution = breached_resolution OR ?2 = 'resolution', "                           \
+      "sla_first_response_met = CASE WHEN ?2 = 'first_response' "                                  \
+      "THEN coalesce(sla_first_response_met, 0) ELSE sla_first_response_met END, "                 \
+      "sla_resolution_met = CASE WHEN ?2 = 'resolution' "                                          \
+      "THEN coalesce(sla_resolution_met, 0) ELSE sla_resolution_met END WHERE ticket = ?1")        \
     X(PING, "SELECT 1")
 
 enum es_stmt_id {

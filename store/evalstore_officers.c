@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The officer registry: importing officers and units from an administrator's CSV file (RFC 4180
- * quoting, UTF-8, CRLF or LF, all rows or none) and loading the active officers into a
- * read-only, sorted, thread-shareable lookup structure for the dialogs.
+ * quoting, UTF-8, CRLF or LF, all rows or none) and loading the active officers and the units
+ * into a read-only, sorted, thread-shareable lookup structure for the dialogs (by code, by
+ * notification phone, a unit's complaint handlers and supervisor).
  */
 #include "evalstore_int.h"
 
@@ -179,18 +180,45 @@ static const char *check_phone(char *v)
     return NULL;
 }
 
-enum col { COL_NIP, COL_CODE, COL_NAME, COL_UNIT_CODE, COL_UNIT_NAME, COL_PHONE, COL__COUNT };
+/* officer | complaint | supervisor, case-insensitive, stored lower-case; empty = officer. */
+static const char *check_role(char *v)
+{
+    static const char *const roles[] = {"officer", "complaint", "supervisor"};
+    if (!*v)
+        return NULL; /* the import substitutes the default */
+    for (char *p = v; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+        if (strcmp(v, roles[i]) == 0)
+            return NULL;
+    return "must be officer, complaint or supervisor";
+}
+
+enum col {
+    COL_NIP,
+    COL_CODE,
+    COL_NAME,
+    COL_UNIT_CODE,
+    COL_UNIT_NAME,
+    COL_PHONE,
+    COL_ROLE,
+    COL__COUNT
+};
+
+#define COL_ABSENT ((size_t)-1) /* an optional column the file does not have */
 
 static const struct {
     const char *name;
     const char *(*check)(char *v); /* may normalise v in place */
+    const char *dflt;              /* optional column: value when absent or empty; NULL: required */
 } cols[COL__COUNT] = {
-    [COL_NIP] = {"nip", check_nip},
-    [COL_CODE] = {"code", check_code},
-    [COL_NAME] = {"name", check_text},
-    [COL_UNIT_CODE] = {"unit_code", check_text},
-    [COL_UNIT_NAME] = {"unit_name", check_text},
-    [COL_PHONE] = {"phone", check_phone},
+    [COL_NIP] = {"nip", check_nip, NULL},
+    [COL_CODE] = {"code", check_code, NULL},
+    [COL_NAME] = {"name", check_text, NULL},
+    [COL_UNIT_CODE] = {"unit_code", check_text, NULL},
+    [COL_UNIT_NAME] = {"unit_name", check_text, NULL},
+    [COL_PHONE] = {"phone", check_phone, NULL},
+    [COL_ROLE] = {"role", check_role, "officer"},
 };
 
 /* ---- the import ---------------------------------------------------------------------------- */
@@ -224,6 +252,10 @@ static enum sr_err read_header(struct import *im, struct sr_errbuf *eb)
         size_t i = 0;
         while (i < r.n && strcasecmp(trim(r.f[i]), cols[c].name) != 0)
             i++;
+        if (i == r.n && cols[c].dflt) {
+            im->idx[c] = COL_ABSENT;
+            continue;
+        }
         if (i == r.n) {
             char *why = sr_asprintf("missing column %s", cols[c].name);
             enum sr_err e = bad(im, r.line, "header", why, eb);
@@ -279,10 +311,12 @@ static enum sr_err check_row(struct import *im, struct csv_row *r, char **v, str
         return e;
     }
     for (size_t c = 0; c < COL__COUNT; c++) {
-        v[c] = trim(r->f[im->idx[c]]);
+        v[c] = im->idx[c] == COL_ABSENT ? (char *)"" : trim(r->f[im->idx[c]]);
         const char *why = cols[c].check(v[c]);
         if (why)
             return bad(im, r->line, cols[c].name, why, eb);
+        if (!*v[c] && cols[c].dflt)
+            v[c] = (char *)cols[c].dflt;
     }
     if (mark_seen(im, v[COL_CODE]) != 0)
         return bad(im, r->line, "code", "appears twice in the file", eb);
@@ -322,6 +356,7 @@ static enum sr_err put_officer(struct import *im, char **v, struct sr_errbuf *eb
     es_bind_str(st, 4, v[COL_UNIT_CODE]);
     es_bind_str(st, 5, v[COL_PHONE]);
     sqlite3_bind_int64(st, 6, im->now);
+    es_bind_str(st, 7, v[COL_ROLE]);
     if (had)
         im->rep.officers_updated++;
     else
@@ -417,11 +452,21 @@ enum sr_err evalstore_import_officers(struct evalstore *es, const char *csv_path
 struct evalstore_registry {
     struct sr_officer *o; /* sorted by code, case-insensitively; strings owned */
     size_t n;
+    const struct sr_officer **by_phone; /* officers with a phone, sorted by phone */
+    size_t n_phone;
+    struct sr_unit *units; /* sorted by code; strings owned */
+    size_t n_units;
 };
 
 static int officer_cmp(const void *a, const void *b)
 {
     return strcasecmp(((const struct sr_officer *)a)->code, ((const struct sr_officer *)b)->code);
+}
+
+static int phone_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const struct sr_officer *const *)a)->phone,
+                  (*(const struct sr_officer *const *)b)->phone);
 }
 
 static const char *col_dup(sqlite3_stmt *st, int i)
@@ -430,16 +475,12 @@ static const char *col_dup(sqlite3_stmt *st, int i)
     return sr_strdup(s ? (const char *)s : "");
 }
 
-enum sr_err evalstore_registry_load(struct evalstore *es, struct evalstore_registry **out,
-                                    struct sr_errbuf *eb)
+/* Officers into r->o (unsorted); SQLITE_DONE on success. */
+static int load_officers(struct evalstore *es, sqlite3_stmt *st, struct evalstore_registry *r)
 {
-    *out = NULL;
-    sqlite3_stmt *st = es ? es_stmt(es, ES_REGISTRY_ALL, eb) : NULL;
-    if (!st)
-        return es ? SR_E_IO : sr_errf(eb, SR_E_INTERNAL, "registry: no store");
-    struct evalstore_registry *r = sr_calloc(1, sizeof(*r));
     size_t cap = 0;
     int rc;
+    (void)es;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (r->n == cap)
             r->o = sr_realloc(r->o, (cap = cap ? 2 * cap : 64) * sizeof(*r->o));
@@ -450,15 +491,57 @@ enum sr_err evalstore_registry_load(struct evalstore *es, struct evalstore_regis
             .unit_code = col_dup(st, 3),
             .unit_name = col_dup(st, 4),
             .phone = col_dup(st, 5),
+            .role = col_dup(st, 6),
         };
     }
     sqlite3_reset(st);
+    return rc;
+}
+
+/* Units (already ordered by code in SQL) into r->units; SQLITE_DONE on success. */
+static int load_units(sqlite3_stmt *st, struct evalstore_registry *r)
+{
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (r->n_units == cap)
+            r->units = sr_realloc(r->units, (cap = cap ? 2 * cap : 16) * sizeof(*r->units));
+        r->units[r->n_units++] = (struct sr_unit){.code = col_dup(st, 0), .name = col_dup(st, 1)};
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+static void index_phones(struct evalstore_registry *r)
+{
+    r->by_phone = sr_calloc(r->n + 1, sizeof(*r->by_phone));
+    for (size_t i = 0; i < r->n; i++)
+        if (r->o[i].phone[0])
+            r->by_phone[r->n_phone++] = &r->o[i];
+    if (r->n_phone)
+        qsort(r->by_phone, r->n_phone, sizeof(*r->by_phone), phone_cmp);
+}
+
+enum sr_err evalstore_registry_load(struct evalstore *es, struct evalstore_registry **out,
+                                    struct sr_errbuf *eb)
+{
+    *out = NULL;
+    sqlite3_stmt *st = es ? es_stmt(es, ES_REGISTRY_ALL, eb) : NULL;
+    if (!st)
+        return es ? SR_E_IO : sr_errf(eb, SR_E_INTERNAL, "registry: no store");
+    struct evalstore_registry *r = sr_calloc(1, sizeof(*r));
+    int rc = load_officers(es, st, r);
+    if (rc == SQLITE_DONE) {
+        st = es_stmt(es, ES_UNITS_ALL, eb);
+        rc = st ? load_units(st, r) : SQLITE_ERROR;
+    }
     if (rc != SQLITE_DONE) {
         evalstore_registry_free(r);
         return es_sql_err(es, "registry", eb);
     }
     if (r->n)
         qsort(r->o, r->n, sizeof(*r->o), officer_cmp);
+    index_phones(r);
     *out = r;
     return SR_E_OK;
 }
@@ -474,7 +557,14 @@ void evalstore_registry_free(struct evalstore_registry *r)
         free((char *)r->o[i].unit_code);
         free((char *)r->o[i].unit_name);
         free((char *)r->o[i].phone);
+        free((char *)r->o[i].role);
     }
+    for (size_t i = 0; i < r->n_units; i++) {
+        free((char *)r->units[i].code);
+        free((char *)r->units[i].name);
+    }
+    free(r->units);
+    free(r->by_phone);
     free(r->o);
     free(r);
 }
@@ -491,4 +581,61 @@ const struct sr_officer *evalstore_registry_lookup(void *registry, const char *c
         return NULL;
     struct sr_officer key = {.code = code};
     return bsearch(&key, r->o, r->n, sizeof(*r->o), officer_cmp);
+}
+
+const struct sr_officer *evalstore_registry_by_phone(void *registry, const char *phone)
+{
+    const struct evalstore_registry *r = registry;
+    char digits[32];
+    size_t n = 0;
+    if (!r || !phone || !r->n_phone)
+        return NULL;
+    for (const char *p = phone; *p; p++) {
+        if (*p < '0' || *p > '9')
+            continue;
+        if (n + 1 == sizeof(digits))
+            return NULL; /* longer than any stored phone (15 digits) */
+        digits[n++] = *p;
+    }
+    digits[n] = '\0';
+    if (!n)
+        return NULL;
+    struct sr_officer key = {.phone = digits};
+    const struct sr_officer *kp = &key;
+    const struct sr_officer *const *hit =
+        bsearch(&kp, r->by_phone, r->n_phone, sizeof(*r->by_phone), phone_cmp);
+    return hit ? *hit : NULL;
+}
+
+size_t evalstore_registry_units(void *registry, const struct sr_unit **out)
+{
+    const struct evalstore_registry *r = registry;
+    if (out)
+        *out = r ? r->units : NULL;
+    return r ? r->n_units : 0;
+}
+
+static int in_unit_as(const struct sr_officer *o, const char *unit, const char *role)
+{
+    return strcmp(o->unit_code, unit) == 0 && strcmp(o->role, role) == 0;
+}
+
+size_t evalstore_registry_unit_handlers(void *registry, const char *unit,
+                                        const struct sr_officer **out, size_t max)
+{
+    const struct evalstore_registry *r = registry;
+    size_t n = 0;
+    for (size_t i = 0; r && unit && i < r->n && n < max; i++)
+        if (in_unit_as(&r->o[i], unit, "complaint"))
+            out[n++] = &r->o[i];
+    return n;
+}
+
+const struct sr_officer *evalstore_registry_unit_supervisor(void *registry, const char *unit)
+{
+    const struct evalstore_registry *r = registry;
+    for (size_t i = 0; r && unit && i < r->n; i++)
+        if (in_unit_as(&r->o[i], unit, "supervisor"))
+            return &r->o[i];
+    return NULL;
 }

@@ -117,7 +117,7 @@ static void test_schema(void **state)
 {
     struct fx *f = *state;
     char buf[64];
-    assert_int_equal(q_int(f, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(f, "PRAGMA user_version"), 2);
     assert_string_equal(q_text(f, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
     assert_int_equal(q_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name "
                               "IN ('units','officers','events','surveys','survey_answers',"
@@ -126,6 +126,12 @@ static void test_schema(void **state)
     assert_int_equal(q_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name "
                               "IN ('surveys_officer','surveys_unit')"),
                      2);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name "
+                              "IN ('complaints','complaint_events','tokens','audit_log')"),
+                     4);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM pragma_table_info('officers') WHERE name = "
+                              "'role' AND dflt_value = '''officer'''"),
+                     1);
     assert_int_equal(evalstore_ping(f->es), 0);
     /* reopening migrates nothing; a reader opens the same file; a missing file fails */
     struct sr_errbuf eb = {{0}};
@@ -220,8 +226,8 @@ static void test_invalid_does_not_block(void **state)
         "{\"type\":\"survey_started\",\"at\":1}",                 /* no id */
         "{\"id\":\"ev-x\",\"type\":\"survey_started\",\"at\":1}", /* no session */
         "{\"id\":\"ev-y\",\"type\":\"survey_completed\",\"at\":1,\"session\":\"s-9\","
-        "\"answers\":{\"U1\":5}}",                                  /* rating out of range */
-        "{\"id\":\"ev-z\",\"type\":\"complaint_opened\",\"at\":3}", /* unknown: kept */
+        "\"answers\":{\"U1\":5}}",                              /* rating out of range */
+        "{\"id\":\"ev-z\",\"type\":\"future_event\",\"at\":3}", /* unknown: kept */
         "{\"id\":\"ev-8\",\"type\":\"message_status\",\"at\":2,\"channel\":\"wa\","
         "\"provider_id\":\"wamid.1\",\"status\":\"read\",\"error_code\":null}",
     };
@@ -235,7 +241,7 @@ static void test_invalid_does_not_block(void **state)
     assert_int_equal(q_int(f, "SELECT count(*) FROM events WHERE type = 'invalid' AND id LIKE "
                               "'invalid:%' AND length(id) = 72"),
                      4);
-    assert_int_equal(q_int(f, "SELECT count(*) FROM events WHERE type = 'complaint_opened'"), 1);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM events WHERE type = 'future_event'"), 1);
     assert_int_equal(q_int(f, "SELECT count(*) FROM surveys"), 1);
     assert_int_equal(q_int(f, "SELECT count(*) FROM message_statuses"), 1);
     /* redelivered poison is recognised by its hash */
@@ -401,6 +407,210 @@ static void test_import_upsert(void **state)
     evalstore_close(ro);
 }
 
+/* ---- roles and the complaint registry functions ---- */
+
+static void test_registry_roles(void **state)
+{
+    struct fx *f = *state;
+    struct evalstore_import_report rep;
+    struct sr_errbuf eb = {{0}};
+    assert_int_equal(import(f, "roles.csv", &rep, &eb), SR_E_OK);
+    assert_int_equal(rep.officers_added, 5);
+    struct evalstore_registry *r = load(f);
+    assert_string_equal(evalstore_registry_lookup(r, "BMK017")->role, "officer");
+    assert_string_equal(evalstore_registry_lookup(r, "BMK018")->role, "complaint");
+    assert_string_equal(evalstore_registry_lookup(r, "DUK-01")->role, "officer"); /* empty */
+    /* by phone: digits only */
+    const struct sr_officer *o = evalstore_registry_by_phone(r, "+62 812-0000-0009");
+    assert_non_null(o);
+    assert_string_equal(o->code, "SPV001");
+    assert_string_equal(evalstore_registry_by_phone(r, "6281200000003")->code, "DUK-01");
+    assert_null(evalstore_registry_by_phone(r, "6281200000099"));
+    assert_null(evalstore_registry_by_phone(r, ""));
+    assert_null(evalstore_registry_by_phone(r, "62812000000016281200000001628120000000"));
+    assert_null(evalstore_registry_by_phone(NULL, "6281200000001"));
+    /* units sorted by code */
+    const struct sr_unit *u = NULL;
+    assert_int_equal(evalstore_registry_units(r, &u), 2);
+    assert_string_equal(u[0].code, "DISDUK");
+    assert_string_equal(u[1].code, "DPMPTSP");
+    assert_string_equal(u[1].name, "Dinas Penanaman Modal dan PTSP");
+    /* handlers (role complaint) and supervisor */
+    const struct sr_officer *h[4];
+    assert_int_equal(evalstore_registry_unit_handlers(r, "DPMPTSP", h, 4), 2);
+    assert_string_equal(h[0]->code, "BMK018");
+    assert_string_equal(h[1]->code, "BMK020");
+    assert_int_equal(evalstore_registry_unit_handlers(r, "DPMPTSP", h, 1), 1);
+    assert_int_equal(evalstore_registry_unit_handlers(r, "DISDUK", h, 4), 0);
+    assert_string_equal(evalstore_registry_unit_supervisor(r, "DPMPTSP")->code, "SPV001");
+    assert_null(evalstore_registry_unit_supervisor(r, "DISDUK"));
+    assert_null(evalstore_registry_unit_supervisor(r, NULL));
+    evalstore_registry_free(r);
+    /* a bad role rejects the whole file, naming line and field */
+    assert_int_equal(import(f, "bad_role.csv", &rep, &eb), SR_E_INVALID);
+    assert_true(strstr(eb.msg, "bad_role.csv:3: role:") != NULL);
+}
+
+static void test_demo_officers(void **state)
+{
+    struct fx *f = *state;
+    struct sr_errbuf eb = {{0}};
+    struct evalstore_import_report rep;
+    assert_int_equal(
+        evalstore_import_officers(f->es, SUARA_SOURCE_DIR "/deploy/demo/officers.csv", &rep, &eb),
+        SR_E_OK);
+    struct evalstore_registry *r = load(f);
+    const struct sr_officer *h[4];
+    assert_int_equal(evalstore_registry_unit_handlers(r, "PATEN-BMK", h, 4), 1);
+    assert_string_equal(h[0]->code, "BMK002");
+    assert_string_equal(evalstore_registry_unit_supervisor(r, "PATEN-BMK")->code, "SPV001");
+    assert_int_equal(evalstore_registry_unit_handlers(r, "PKM-PDS", h, 4), 1);
+    assert_int_equal(evalstore_registry_unit_handlers(r, "KEL-SRW", h, 4), 1);
+    assert_int_equal(evalstore_registry_unit_handlers(r, "KEL-PDL", h, 4), 1);
+    evalstore_registry_free(r);
+}
+
+/* ---- complaints ---- */
+
+#define T0 "1700000000000"
+#define CX(id, type, at, rest)                                                                     \
+    "{\"id\":\"" id "\",\"type\":\"" type "\",\"at\":" at ",\"ticket\":\"K7M4QX\","                \
+    "\"unit\":\"PATEN-BMK\"" rest "}"
+#define CX_OPENED(id, due_fr, due_res)                                                             \
+    CX(id, "complaint_opened", T0,                                                                 \
+       ",\"category\":\"biaya\",\"officer\":null,\"citizen\":\"h:abc\",\"channel\":\"wa\","        \
+       "\"language\":\"id\",\"due_first_response\":" due_fr ",\"due_resolution\":" due_res)
+#define CX_ANSWER(id, type, at, wall)                                                              \
+    CX(id, type, at, ",\"officer\":\"BMK002\",\"wall_ms\":" wall ",\"work_ms\":" wall)
+
+static long long cx_int(struct fx *f, const char *col)
+{
+    char *sql = sr_asprintf("SELECT coalesce(%s, -1) FROM complaints WHERE ticket = 'K7M4QX'", col);
+    long long v = q_int(f, sql);
+    free(sql);
+    return v;
+}
+
+static const char *cx_text(struct fx *f, const char *col, char *buf, size_t n)
+{
+    char *sql = sr_asprintf("SELECT %s FROM complaints WHERE ticket = 'K7M4QX'", col);
+    q_text(f, sql, buf, n);
+    free(sql);
+    return buf;
+}
+
+static void test_complaint_life(void **state)
+{
+    struct fx *f = *state;
+    char buf[64];
+    const char *ev[] = {
+        CX_OPENED("c-1", "1700003600000", "1700259200000"),
+        CX_ANSWER("c-2", "complaint_acknowledged", "1700000600000", "600000"),
+        CX("c-3", "complaint_replied", "1700000700000", ",\"officer\":\"BMK002\""),
+        CX_ANSWER("c-4", "complaint_resolved", "1700007200000", "7200000"),
+        CX("c-5", "complaint_closed", "1700007300000", ""),
+        CX("c-6", "complaint_rated", "1700007310000", ",\"value\":4,\"element\":\"U8\""),
+    };
+    assert_int_equal(apply(f, ev, 6), 6);
+    assert_string_equal(cx_text(f, "state", buf, sizeof(buf)), "closed");
+    assert_string_equal(
+        cx_text(f, "category || '|' || unit_code || '|' || citizen", buf, sizeof(buf)),
+        "biaya|PATEN-BMK|h:abc");
+    assert_int_equal(cx_int(f, "opened_at"), 1700000000000LL);
+    assert_int_equal(cx_int(f, "first_response_at"), 1700000600000LL);
+    assert_string_equal(cx_text(f, "first_response_by", buf, sizeof(buf)), "BMK002");
+    assert_int_equal(cx_int(f, "first_response_wall_ms"), 600000);
+    assert_int_equal(cx_int(f, "first_response_work_ms"), 600000);
+    assert_int_equal(cx_int(f, "resolved_at"), 1700007200000LL);
+    assert_int_equal(cx_int(f, "resolution_wall_ms"), 7200000);
+    assert_int_equal(cx_int(f, "closed_at"), 1700007300000LL);
+    assert_int_equal(cx_int(f, "sla_first_response_met"), 1);
+    assert_int_equal(cx_int(f, "sla_resolution_met"), 1);
+    assert_int_equal(cx_int(f, "breached_first_response"), 0);
+    assert_int_equal(cx_int(f, "rating"), 4);
+    assert_int_equal(cx_int(f, "reopen_count"), 0);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM complaint_events WHERE ticket = 'K7M4QX'"), 6);
+    assert_int_equal(q_int(f, "SELECT wall_ms FROM complaint_events WHERE id = 'c-4'"), 7200000);
+    /* duplicates change nothing; a second acknowledgement never moves the first response */
+    assert_int_equal(apply(f, ev, 6), 0);
+    const char *again[] = {
+        CX_ANSWER("c-7", "complaint_acknowledged", "1700009000000", "9000000"),
+        CX("c-8", "complaint_rated", "1700009000000", ",\"value\":5"), /* out of range */
+    };
+    assert_int_equal(apply(f, again, 2), 1);
+    assert_int_equal(cx_int(f, "first_response_at"), 1700000600000LL);
+    assert_int_equal(cx_int(f, "rating"), 4);
+    assert_string_equal(cx_text(f, "state", buf, sizeof(buf)), "closed");
+    assert_int_equal(q_int(f, "SELECT count(*) FROM complaints"), 1);
+}
+
+static void test_complaint_reopen(void **state)
+{
+    struct fx *f = *state;
+    char buf[64];
+    const char *ev[] = {
+        CX_OPENED("c-1", "1700003600000", "1700010000000"),
+        CX_ANSWER("c-2", "complaint_acknowledged", "1700000600000", "600000"),
+        CX_ANSWER("c-3", "complaint_resolved", "1700001000000", "1000000"),
+        CX("c-4", "complaint_reopened", "1700002000000", ",\"due_resolution\":1700020000000"),
+    };
+    assert_int_equal(apply(f, ev, 4), 4);
+    assert_string_equal(cx_text(f, "state", buf, sizeof(buf)), "open");
+    assert_int_equal(cx_int(f, "reopen_count"), 1);
+    assert_int_equal(cx_int(f, "resolved_at"), -1); /* the final resolution is still to come */
+    assert_int_equal(cx_int(f, "sla_resolution_met"), -1);
+    assert_int_equal(cx_int(f, "due_resolution"), 1700020000000LL);
+    assert_int_equal(cx_int(f, "first_response_at"), 1700000600000LL); /* kept */
+    /* the first resolution stays in the history */
+    assert_int_equal(q_int(f, "SELECT wall_ms FROM complaint_events WHERE ticket = 'K7M4QX' AND "
+                              "type = 'complaint_resolved'"),
+                     1000000);
+    const char *ev2[] = {
+        CX_ANSWER("c-5", "complaint_resolved", "1700030000000", "30000000"),
+        CX("c-6", "complaint_closed", "1700030100000", ""),
+    };
+    assert_int_equal(apply(f, ev2, 2), 2);
+    assert_string_equal(cx_text(f, "state", buf, sizeof(buf)), "closed");
+    assert_int_equal(cx_int(f, "resolution_wall_ms"), 30000000);
+    assert_int_equal(cx_int(f, "sla_resolution_met"), 0); /* after the new deadline */
+}
+
+static void test_complaint_breaches_and_order(void **state)
+{
+    struct fx *f = *state;
+    char buf[64];
+    /* acknowledged before opened: a minimal row first, completed when opened arrives */
+    const char *early[] = {
+        CX_ANSWER("c-2", "complaint_acknowledged", "1700005000000", "5000000"),
+    };
+    assert_int_equal(apply(f, early, 1), 1);
+    assert_string_equal(cx_text(f, "state || '|' || unit_code", buf, sizeof(buf)),
+                        "acknowledged|PATEN-BMK");
+    assert_int_equal(cx_int(f, "sla_first_response_met"), -1); /* no deadline known yet */
+    const char *ev[] = {
+        CX_OPENED("c-1", "1700003600000", "1700010000000"),
+        CX("c-3", "sla_breached", "1700003600000",
+           ",\"kind\":\"first_response\",\"due\":1700003600000"),
+        CX("c-4", "sla_breached", "1700010000000",
+           ",\"kind\":\"resolution\",\"due\":1700010000000"),
+        CX("c-5", "sla_breached", "1700010000000", ",\"kind\":\"lunch\",\"due\":1"), /* invalid */
+    };
+    assert_int_equal(apply(f, ev, 4), 3);
+    assert_int_equal(cx_int(f, "opened_at"), 1700000000000LL);
+    assert_int_equal(cx_int(f, "sla_first_response_met"), 0);
+    assert_int_equal(cx_int(f, "breached_first_response"), 1);
+    assert_int_equal(cx_int(f, "breached_resolution"), 1);
+    assert_int_equal(cx_int(f, "sla_resolution_met"), 0);
+    assert_string_equal(cx_text(f, "state", buf, sizeof(buf)), "acknowledged");
+    assert_int_equal(q_int(f, "SELECT count(*) FROM events WHERE type = 'invalid'"), 1);
+    /* a late resolution keeps the breach and is not within SLA */
+    const char *late[] = {CX_ANSWER("c-6", "complaint_resolved", "1700090000000", "90000000")};
+    assert_int_equal(apply(f, late, 1), 1);
+    assert_int_equal(cx_int(f, "sla_resolution_met"), 0);
+    assert_int_equal(cx_int(f, "breached_resolution"), 1);
+    assert_string_equal(cx_text(f, "state", buf, sizeof(buf)), "resolved");
+}
+
 int main(void)
 {
     sr_mem_init();
@@ -413,6 +623,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_import_good, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_upsert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registry_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_demo_officers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_complaint_life, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_complaint_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_complaint_breaches_and_order, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
