@@ -7,6 +7,7 @@
  */
 #include "server.h"
 
+#include "feed.h"
 #include "sr_log.h"
 #include "sr_mem.h"
 
@@ -388,6 +389,8 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 {
     struct pss *pss = user;
     struct worker *w = lws_context_user(lws_get_context(wsi));
+    if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE) /* /ws/officers: token checked first */
+        return feed_confirm_upgrade(wsi, in);
     if (!pss) /* no protocol bound yet (e.g. headers too large): nothing of ours to clean up */
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
@@ -415,5 +418,6 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 
 const struct lws_protocols gw_protocols[] = {
     {"http", gw_callback, sizeof(struct pss), 0, 0, NULL, 0},
+    FEED_PROTOCOL,
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };

@@ -7,6 +7,7 @@
  */
 #include "server.h"
 
+#include "feed.h"
 #include "sr_log.h"
 #include "sr_mem.h"
 
@@ -177,6 +178,8 @@ static int start_lws(struct worker *w, struct sr_errbuf *eb)
     info.foreign_loops = loops;
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = gw_protocols;
+    info.pvo = &feed_vhost_options;                  /* the feed: default ws protocol */
+    info.retry_and_idle_policy = &feed_retry_policy; /* ws pings, idle hang-up */
     info.user = w;
     info.pcontext = &w->lws;
     info.vhost_name = "suara";

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The officers' live feed against the real suara binary (two workers), a real redis-server and
+ * real libwebsockets clients in this process: officers of PATEN-BMK receive a PATEN-BMK event
+ * and an officer of KEL-SRW does not (and vice versa), an admin receives both, clients spread
+ * over both workers all receive, and missing, unknown or revoked tokens are refused with 401
+ * before the upgrade. Tokens are made with store/tokens.c on the gateway's database.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "e2e_client.h"
+#include "sr_mem.h"
+#include "tokens.h"
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_MSGS 16
+#define N_BMK 12 /* enough that both workers get some (SO_REUSEPORT spreads by 4-tuple hash) */
+
+struct client {
+    char token[TOKENS_TEXT_MAX];
+    int bearer;           /* 1: Authorization header + subprotocol; 0: ?token= and no subprotocol */
+    int state;            /* 0 connecting, 1 established, -1 refused / failed */
+    char *msgs[MAX_MSGS]; /* received text frames */
+    int n;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int stop;
+
+static int client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len)
+{
+    struct client *c = user;
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+        if (c && c->bearer) {
+            unsigned char **p = in, *end = *p + len;
+            char v[96];
+            snprintf(v, sizeof(v), "Bearer %s", c->token);
+            if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, (unsigned char *)v,
+                                             (int)strlen(v), p, end))
+                return -1;
+        }
+        return 0;
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        pthread_mutex_lock(&mu);
+        c->state = 1;
+        pthread_mutex_unlock(&mu);
+        return 0;
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        pthread_mutex_lock(&mu);
+        if (c->n < MAX_MSGS)
+            c->msgs[c->n++] = strndup(in, len);
+        pthread_mutex_unlock(&mu);
+        return 0;
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if (c) {
+            pthread_mutex_lock(&mu);
+            c->state = -1;
+            pthread_mutex_unlock(&mu);
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const struct lws_protocols client_protocols[] = {
+    {"suara-feed", client_cb, 0, 8192, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void *service(void *arg)
+{
+    while (!atomic_load(&stop))
+        lws_service(arg, 50);
+    return NULL;
+}
+
+struct ws {
+    struct lws_context *ctx;
+    pthread_t thread;
+};
+
+/* Connects every client, then services them on a thread of their own. */
+static void ws_start(struct ws *ws, struct client *cs, size_t n)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = client_protocols;
+    ws->ctx = lws_create_context(&info);
+    assert_non_null(ws->ctx);
+    for (size_t i = 0; i < n; i++) {
+        char path[160];
+        if (cs[i].bearer)
+            snprintf(path, sizeof(path), "/ws/officers");
+        else
+            snprintf(path, sizeof(path), "/ws/officers?token=%s", cs[i].token);
+        struct lws_client_connect_info ci;
+        memset(&ci, 0, sizeof(ci));
+        ci.context = ws->ctx;
+        ci.address = "127.0.0.1";
+        ci.port = E.port;
+        ci.path = path;
+        ci.host = "127.0.0.1";
+        ci.origin = "127.0.0.1";
+        ci.protocol = cs[i].bearer ? "suara-feed" : NULL;
+        ci.local_protocol_name = "suara-feed";
+        ci.userdata = &cs[i];
+        if (!lws_client_connect_via_info(&ci))
+            cs[i].state = -1;
+    }
+    atomic_store(&stop, 0);
+    assert_int_equal(pthread_create(&ws->thread, NULL, service, ws->ctx), 0);
+}
+
+static void ws_stop(struct ws *ws, struct client *cs, size_t n)
+{
+    atomic_store(&stop, 1);
+    lws_cancel_service(ws->ctx);
+    pthread_join(ws->thread, NULL);
+    lws_context_destroy(ws->ctx);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < cs[i].n; k++)
+            free(cs[i].msgs[k]);
+}
+
+/* Waits until every client has left "connecting" and has at least want[i] messages. */
+static int wait_clients(struct client *cs, size_t n, const int *want, int timeout_ms)
+{
+    long long end = harness_mono_ms() + timeout_ms;
+    while (harness_mono_ms() < end) {
+        int done = 1;
+        pthread_mutex_lock(&mu);
+        for (size_t i = 0; i < n; i++)
+            if (cs[i].state == 0 || (cs[i].state == 1 && cs[i].n < want[i]))
+                done = 0;
+        pthread_mutex_unlock(&mu);
+        if (done)
+            return 0;
+        harness_sleep_ms(20);
+    }
+    return -1;
+}
+
+static void make_token(enum tokens_role role, const char *officer, const char *unit, char *out,
+                       long long *id)
+{
+    struct sr_errbuf eb = {{0}};
+    struct tokens *t = tokens_open(E.db, &eb);
+    assert_non_null(t);
+    struct tokens_new req = {role, officer, unit, "test_feed", 1796004000000LL};
+    assert_int_equal(tokens_create(t, &req, out, id, &eb), SR_E_OK);
+    tokens_close(t);
+}
+
+static redisContext *redis(void)
+{
+    char sock[600];
+    snprintf(sock, sizeof(sock), "%s/redis.sock", E.dir);
+    redisContext *rc = redisConnectUnix(sock);
+    assert_true(rc && !rc->err);
+    return rc;
+}
+
+static long long publish(redisContext *rc, const char *json)
+{
+    redisReply *r = redisCommand(rc, "PUBLISH e2e:feed %s", json);
+    assert_non_null(r);
+    long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(r);
+    return n;
+}
+
+static int has(const struct client *c, const char *needle)
+{
+    for (int k = 0; k < c->n; k++)
+        if (strstr(c->msgs[k], needle))
+            return 1;
+    return 0;
+}
+
+static void assert_hello(const struct client *c, const char *role, const char *unit)
+{
+    assert_true(c->n >= 1);
+    json_t *o = json_loads(c->msgs[0], 0, NULL);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "type")), "hello");
+    assert_string_equal(json_string_value(json_object_get(o, "role")), role);
+    if (unit)
+        assert_string_equal(json_string_value(json_object_get(o, "unit")), unit);
+    else
+        assert_true(json_is_null(json_object_get(o, "unit")));
+    json_decref(o);
+}
+
+/* Both workers must log a connected feed client. */
+static void assert_both_workers(void)
+{
+    FILE *f = fopen(E.log, "r");
+    assert_non_null(f);
+    char line[2048];
+    int seen[2] = {0, 0};
+    while (fgets(line, sizeof(line), f)) {
+        if (!strstr(line, "feed client connected"))
+            continue;
+        seen[0] |= strstr(line, "worker 0") != NULL;
+        seen[1] |= strstr(line, "worker 1") != NULL;
+    }
+    fclose(f);
+    assert_true(seen[0] && seen[1]);
+}
+
+static void test_fan_out_by_unit(void **state)
+{
+    (void)state;
+    enum { N = N_BMK + 3 };
+    static struct client cs[N];
+    memset(cs, 0, sizeof(cs));
+    for (int i = 0; i < N_BMK; i++) {
+        make_token(TOKENS_OFFICER, "BMK002", NULL, cs[i].token, NULL);
+        cs[i].bearer = i % 2;
+    }
+    make_token(TOKENS_OFFICER, "SRW001", NULL, cs[N_BMK].token, NULL);
+    make_token(TOKENS_OFFICER, "SRW001", NULL, cs[N_BMK + 1].token, NULL);
+    cs[N_BMK + 1].bearer = 1;
+    make_token(TOKENS_ADMIN, NULL, NULL, cs[N_BMK + 2].token, NULL);
+    struct ws ws;
+    ws_start(&ws, cs, N);
+    int want[N];
+    for (int i = 0; i < N; i++)
+        want[i] = 1;
+    assert_int_equal(wait_clients(cs, N, want, 15000), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(cs[i].state, 1);
+    for (int i = 0; i < N_BMK; i++)
+        assert_hello(&cs[i], "officer", "PATEN-BMK");
+    assert_hello(&cs[N_BMK], "officer", "KEL-SRW");
+    assert_hello(&cs[N_BMK + 2], "admin", NULL);
+    assert_both_workers();
+
+    redisContext *rc = redis();
+    long long end = harness_mono_ms() + 10000; /* both workers' subscriptions are up */
+    while (publish(rc, "{\"type\":\"probe\",\"unit\":\"NOBODY\"}") < 2 && harness_mono_ms() < end)
+        harness_sleep_ms(50);
+    publish(rc, "{\"type\":\"complaint_opened\",\"unit\":\"PATEN-BMK\",\"ticket\":\"ABC234\"}");
+    publish(rc, "{\"type\":\"complaint_opened\",\"unit\":\"KEL-SRW\",\"ticket\":\"XYZ567\"}");
+    redisFree(rc);
+    for (int i = 0; i < N_BMK + 2; i++)
+        want[i] = 2;
+    want[N_BMK + 2] = 3; /* admin: hello, both events (and the probes) */
+    assert_int_equal(wait_clients(cs, N, want, 10000), 0);
+    harness_sleep_ms(300); /* anything wrongly routed would arrive by now */
+    pthread_mutex_lock(&mu);
+    for (int i = 0; i < N_BMK; i++) {
+        assert_true(has(&cs[i], "ABC234"));
+        assert_false(has(&cs[i], "XYZ567"));
+        assert_false(has(&cs[i], "probe"));
+        assert_int_equal(cs[i].n, 2);
+    }
+    for (int i = N_BMK; i < N_BMK + 2; i++) {
+        assert_true(has(&cs[i], "XYZ567"));
+        assert_false(has(&cs[i], "ABC234"));
+    }
+    assert_true(has(&cs[N_BMK + 2], "ABC234") && has(&cs[N_BMK + 2], "XYZ567"));
+    pthread_mutex_unlock(&mu);
+    ws_stop(&ws, cs, N);
+}
+
+/* A websocket upgrade through plain HTTP, to see the status code of a refusal. */
+static long upgrade_status(const char *path, const char *auth)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s%s", E.base, path);
+    const char *hdrs[] = {"Connection: Upgrade",
+                          "Upgrade: websocket",
+                          "Sec-WebSocket-Version: 13",
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                          auth,
+                          NULL};
+    struct harness_response r;
+    long st = harness_http("GET", url, hdrs, NULL, 0, &r) == 0 ? r.status : -1;
+    harness_response_free(&r);
+    return st;
+}
+
+static void test_bad_tokens_refused(void **state)
+{
+    (void)state;
+    char good[TOKENS_TEXT_MAX], revoked[TOKENS_TEXT_MAX], hdr[128];
+    long long rid = 0;
+    make_token(TOKENS_SUPERVISOR, NULL, "PATEN-BMK", good, NULL);
+    make_token(TOKENS_OFFICER, "BMK001", NULL, revoked, &rid);
+    struct sr_errbuf eb = {{0}};
+    struct tokens *t = tokens_open(E.db, &eb);
+    assert_non_null(t);
+    assert_int_equal(tokens_revoke(t, rid, 1796004000001LL, &eb), SR_E_OK);
+    tokens_close(t);
+
+    assert_int_equal(upgrade_status("/ws/officers", NULL), 401);
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", revoked);
+    assert_int_equal(upgrade_status("/ws/officers", hdr), 401);
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer sua_%064d", 7);
+    assert_int_equal(upgrade_status("/ws/officers", hdr), 401);
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", good);
+    assert_int_equal(upgrade_status("/ws/other", hdr), 404);
+    char path[128];
+    snprintf(path, sizeof(path), "/ws/officers?token=%s", revoked);
+    assert_int_equal(upgrade_status(path, NULL), 401);
+
+    /* and real websocket clients: refused, while the good one gets its hello */
+    static struct client cs[3];
+    memset(cs, 0, sizeof(cs));
+    snprintf(cs[0].token, sizeof(cs[0].token), "%s", revoked);
+    snprintf(cs[1].token, sizeof(cs[1].token), "sua_nope");
+    cs[1].bearer = 1;
+    snprintf(cs[2].token, sizeof(cs[2].token), "%s", good);
+    cs[2].bearer = 1;
+    struct ws ws;
+    ws_start(&ws, cs, 3);
+    int want[3] = {1, 1, 1};
+    assert_int_equal(wait_clients(cs, 3, want, 10000), 0);
+    assert_int_equal(cs[0].state, -1);
+    assert_int_equal(cs[1].state, -1);
+    assert_int_equal(cs[2].state, 1);
+    assert_hello(&cs[2], "supervisor", "PATEN-BMK");
+    ws_stop(&ws, cs, 3);
+    /* the gateway still serves */
+    char url[128];
+    snprintf(url, sizeof(url), "%s/healthz", E.base);
+    assert_int_equal(http_get(url, NULL), 200);
+}
+
+int main(void)
+{
+    sr_mem_init();
+    lws_set_log_level(LLL_ERR, NULL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fan_out_by_unit),
+        cmocka_unit_test(test_bad_tokens_refused),
+    };
+    return cmocka_run_group_tests(tests, e2e_setup, e2e_teardown);
+}
