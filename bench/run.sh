@@ -1,0 +1,197 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# The full-path benchmark. Starts (and stops, by PID) a private redis-server, one nginx in its own
+# prefix (the loopback baseline answering 200, and a fast mock WhatsApp provider for the sender)
+# and the gateway; drives pre-signed WhatsApp webhooks that complete surveys for many distinct
+# senders (each request sent once) with bench/loadgen.c, and prints requests/s, p50/p99, the
+# gateway's CPU time per request, its RSS, the outbox/events backlog and writer lag, and the ratio
+# to nginx's static 200 measured in the same run with the same client. Loopback only, bounded.
+#   bench/run.sh                  defaults: DURATION=10 CONNS=32 WORKERS=2 LIVE_SESSIONS=100000
+#   DURATION=5 bench/run.sh       shorter phases
+# Phases: 1 nginx static 200 at max rate (loadgen, and wrk as a check on the client);
+#         2 Suara at max rate (closed loop), backlog and writer lag sampled every 0.2 s;
+#         3 Suara at half of that rate (open loop: latency from each request's due time);
+#         4 LIVE_SESSIONS more senders open a survey (live sessions), then the RSS.
+# BUILD_DIR (default build/) is where the gateway is built (RelWithDebInfo); SUARA_BIN skips it.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/deploy/lib.sh"
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-32}
+WORKERS=${WORKERS:-2}
+THREADS=${THREADS:-2}
+SENDERS=${SENDERS:-40000}
+LIVE_SESSIONS=${LIVE_SESSIONS:-100000}
+BASE_PORT=${BASE_PORT:-18081}
+PROV_PORT=${PROV_PORT:-18082}
+GW_PORT=${GW_PORT:-18080}
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+VAR="$ROOT/bench/var"
+
+install_deps
+for p in wrk nginx-light sqlite3; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null; }
+done
+if [ -z "${SUARA_BIN:-}" ]; then
+    build "$BUILD_DIR"
+    SUARA_BIN="$BUILD_DIR/gateway/suara"
+fi
+
+rm -rf "$VAR"
+mkdir -p "$VAR"
+cc -O2 -Wall -Wextra -Werror -pthread -o "$VAR/loadgen" "$ROOT/bench/loadgen.c"
+GW_PID=
+SAMPLER_PID=
+cleanup() {
+    [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null || true
+    if [ -n "$GW_PID" ]; then kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true; fi
+    stop_pidfile "$VAR/nginx.pid"
+    stop_pidfile "$VAR/redis/redis.pid"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_redis "$VAR/redis"
+RCLI="redis-cli -s $VAR/redis/redis.sock"
+sed -e "s#@VAR@#$VAR#g" -e "s#@BASELINE_PORT@#$BASE_PORT#g" -e "s#@PROVIDER_PORT@#$PROV_PORT#g" \
+    "$ROOT/bench/nginx.conf.in" >"$VAR/nginx.conf"
+nginx -p "$VAR" -c "$VAR/nginx.conf" -e "$VAR/nginx-error.log"
+
+RUN=$(date +%s)
+say "generating $SENDERS surveys ($((SENDERS * 6)) signed webhooks) and $LIVE_SESSIONS openings"
+python3 "$ROOT/bench/gen_requests.py" --senders "$SENDERS" --run "$RUN" --out "$VAR/requests.txt" &
+GEN1=$!
+python3 "$ROOT/bench/gen_requests.py" --senders "$LIVE_SESSIONS" --steps 1 --first 100000000 \
+    --block "$LIVE_SESSIONS" --run "$RUN" --out "$VAR/sessions.txt"
+wait "$GEN1"
+
+cat >"$VAR/bench.ini" <<INI
+[server]
+listen = 127.0.0.1
+port = $GW_PORT
+workers = $WORKERS
+log_level = warn
+data_dir = $ROOT/dialogs/data
+[redis]
+socket = $VAR/redis/redis.sock
+prefix = bench:
+[store]
+sqlite_path = $VAR/suara.db
+[privacy]
+citizen_hash_key = bench-citizen-hash-key-0123456789
+[channel.wa]
+type = whatsapp
+app_secret = bench-app-secret
+verify_token = bench-verify
+access_token = bench-access-token
+phone_number_id = 100000000000001
+api_base = http://127.0.0.1:$PROV_PORT/graph
+INI
+"$SUARA_BIN" import-officers -c "$VAR/bench.ini" "$ROOT/deploy/demo/officers.csv" >/dev/null
+"$SUARA_BIN" serve -c "$VAR/bench.ini" 2>"$VAR/suara.log" &
+GW_PID=$!
+for _ in $(seq 200); do
+    curl -fs "http://127.0.0.1:$GW_PORT/readyz" >/dev/null 2>&1 && break
+    sleep 0.05
+done
+kill -0 "$GW_PID" || { cat "$VAR/suara.log" >&2; exit 1; }
+sleep 1
+rss_kb() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$GW_PID/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$GW_PID/stat"; }
+field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'; }
+loadgen() { # port file args...
+    port=$1 file=$2
+    shift 2
+    "$VAR/loadgen" -p "$port" -u /webhooks/wa -f "$file" -c "$CONNS" -t "$THREADS" "$@" |
+        grep '^RESULT' || true
+}
+# outbox entries not yet acknowledged by the sender (pending + never delivered)
+outbox_backlog() {
+    $RCLI --raw XINFO GROUPS bench:outbox 2>/dev/null |
+        awk 'p {s += $1; p = 0} /^(pending|lag)$/ {p = 1} END {print s + 0}'
+}
+# age in ms of the oldest event not yet in SQLite (the writer XDELs what it committed)
+events_age_ms() {
+    id=$($RCLI --raw XRANGE bench:events - + COUNT 1 2>/dev/null | head -1)
+    [ -n "$id" ] || { echo 0; return; }
+    echo $(($(date +%s%3N) - ${id%-*}))
+}
+sampler() { # writes "max_outbox max_event_age_ms" when stopped
+    mo=0 me=0
+    trap 'echo "$mo $me" >"$VAR/sampler.out"; exit 0' TERM
+    while :; do
+        o=$(outbox_backlog) e=$(events_age_ms)
+        [ "$o" -gt "$mo" ] && mo=$o
+        [ "$e" -gt "$me" ] && me=$e
+        sleep 0.2
+    done
+}
+IDLE_RSS=$(rss_kb VmRSS)
+
+say "1/4 baseline: nginx static 200 (${DURATION}s, $CONNS connections, same requests)"
+BASE=$(loadgen "$BASE_PORT" "$VAR/requests.txt" -d "$DURATION" -l)
+WRK=$(wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" -s "$ROOT/bench/webhooks.lua" \
+    "http://127.0.0.1:$BASE_PORT/webhooks/wa" -- "$VAR/requests.txt" 20000 | grep '^RESULT' || true)
+
+say "2/4 suara at max rate (${DURATION}s, $CONNS connections, $WORKERS workers)"
+sampler &
+SAMPLER_PID=$!
+C0=$(cpu_ticks)
+PERF_PID=
+if [ -n "${PERF_OUT:-}" ]; then
+    perf record -F 499 -g -p "$GW_PID" -o "$PERF_OUT" -- sleep "$DURATION" >/dev/null 2>&1 &
+    PERF_PID=$!
+fi
+MAX=$(loadgen "$GW_PORT" "$VAR/requests.txt" -d "$DURATION")
+C1=$(cpu_ticks)
+T0=$(date +%s%N)
+for _ in $(seq 600); do # drain: every reply sent, every event in SQLite
+    [ "$(outbox_backlog)" = 0 ] && [ "$(events_age_ms)" = 0 ] && break
+    sleep 0.05
+done
+DRAIN_MS=$((($(date +%s%N) - T0) / 1000000))
+kill "$SAMPLER_PID"
+wait "$SAMPLER_PID" 2>/dev/null || true
+SAMPLER_PID=
+read -r MAX_OUTBOX MAX_EV_AGE <"$VAR/sampler.out"
+[ -z "$PERF_PID" ] || wait "$PERF_PID" || true
+USED=$(field "$MAX" requests)
+
+HALF=$(awk -v r="$(field "$MAX" rps)" 'BEGIN {printf "%d", r / 2}')
+say "3/4 suara at half that rate: $HALF req/s, open loop (${DURATION}s)"
+C2=$(cpu_ticks)
+HALFR=$(loadgen "$GW_PORT" "$VAR/requests.txt" -d "$DURATION" -r "$HALF" -s "$USED")
+C3=$(cpu_ticks)
+sleep 1
+
+say "4/4 $LIVE_SESSIONS senders open a survey (live sessions in Redis)"
+SESS=$(loadgen "$GW_PORT" "$VAR/sessions.txt" -d 120)
+sleep 1.5
+LIVE=$($RCLI ZCARD bench:expiry)
+LIVE_RSS=$(rss_kb VmRSS)
+PEAK_RSS=$(rss_kb VmHWM)
+
+HZ=$(getconf CLK_TCK)
+per_req() { awk -v t="$1" -v hz="$HZ" -v n="$2" 'BEGIN {printf "%.1f", n ? t / hz * 1e6 / n : 0}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b ? a / b : 0}'; }
+line() { printf '%-26s: %9s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s errors %s (%s requests)\n' \
+    "$1" "$(field "$2" rps)" "$(field "$2" p50_ms)" "$(field "$2" p99_ms)" "$(field "$2" non2xx)" \
+    "$(field "$2" errors)" "$(field "$2" requests)"; }
+SURVEYS=$(sqlite3 "$VAR/suara.db" "SELECT count(*) FROM surveys WHERE status = 'completed'" 2>/dev/null || echo "?")
+cat <<TXT
+
+== Suara benchmark: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(date -u +%Y-%m-%dT%H:%M:%SZ) ==
+$(line "nginx static 200" "$BASE")
+$(printf '%-26s: %9s req/s  p50 %7s ms  p99 %7s ms' "nginx static 200 (wrk)" "$(field "$WRK" rps)" "$(field "$WRK" p50_ms)" "$(field "$WRK" p99_ms)")
+$(line "suara full path, max" "$MAX")
+$(line "suara at half max (open)" "$HALFR")
+ratio suara / nginx       : $(ratio "$(field "$MAX" rps)" "$(field "$BASE" rps)")   (target >= 0.30)
+p99 at half max           : $(field "$HALFR" p99_ms) ms   (target < 10 ms)
+gateway CPU per request   : $(per_req $((C1 - C0)) "$USED") us at max, $(per_req $((C3 - C2)) "$(field "$HALFR" requests)") us at half   (target < 25; whole process: workers, sender, writer)
+outbox backlog (replies)  : max $MAX_OUTBOX not yet sent during the max-rate run; drained $DRAIN_MS ms after it
+writer lag                : oldest event not yet in SQLite at most $MAX_EV_AGE ms old during the max-rate run   (target < 1000)
+gateway RSS               : idle $((IDLE_RSS / 1024)) MiB (target < 20), with $LIVE live sessions $((LIVE_RSS / 1024)) MiB, peak $((PEAK_RSS / 1024)) MiB (target < 50)
+live-session phase        : $(field "$SESS" rps) req/s, non-2xx $(field "$SESS" non2xx) ($(field "$SESS" requests) openings)
+surveys completed (SQL)   : $SURVEYS
+TXT
