@@ -47,6 +47,8 @@ cleanup() {
     [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null || true
     if [ -n "$GW_PID" ]; then kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true; fi
     stop_pidfile "$VAR/nginx.pid"
+    # bench data need not be saved: SHUTDOWN NOSAVE is quick even with 100k sessions in the AOF
+    [ -S "$VAR/redis/redis.sock" ] && redis-cli -s "$VAR/redis/redis.sock" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
     stop_pidfile "$VAR/redis/redis.pid"
 }
 trap cleanup EXIT
