@@ -461,8 +461,8 @@ static enum sr_err load_holidays(struct worktime *w, const char *dir, int collec
     size_t n = err == SR_E_OK ? json_array_size(list) : 0;
     w->holidays = sr_calloc(n ? n : 1, sizeof(*w->holidays));
     for (size_t i = 0; err == SR_E_OK && i < n; i++) {
-        int64_t day;
-        int keep;
+        int64_t day = 0;
+        int keep = 0;
         err = load_holiday(json_array_get(list, i), i, collective_off, &day, &keep, eb);
         if (err == SR_E_OK && keep)
             w->holidays[w->n_holidays++] = day;
