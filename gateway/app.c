@@ -4,6 +4,9 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,4 +40,48 @@ int64_t app_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t app_domain_now(const struct app *a)
+{
+    const char *path = a->cfg->server.clock_file;
+    if (!path || !path[0])
+        return app_now_ms();
+    FILE *f = fopen(path, "r");
+    char buf[32] = "";
+    if (f) {
+        if (!fgets(buf, sizeof(buf), f))
+            buf[0] = '\0';
+        fclose(f);
+    }
+    char *end = NULL;
+    long long v = strtoll(buf, &end, 10);
+    return end != buf && v > 0 ? (int64_t)v : app_now_ms();
+}
+
+void app_new_ticket(char out[7])
+{
+    static const char alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"; /* 32: no 0/O/1/I */
+    unsigned char r[6];
+    if (RAND_bytes(r, sizeof(r)) != 1)
+        abort(); /* no randomness: nothing safe to hand out */
+    for (int i = 0; i < 6; i++)
+        out[i] = alphabet[r[i] & 31];
+    out[6] = '\0';
+}
+
+struct dialog_env app_dialog_env(const struct app *a)
+{
+    return (struct dialog_env){
+        .officer_lookup = evalstore_registry_lookup,
+        .ud = a->registry,
+        .session_idle_ms = (int64_t)a->cfg->dialog.session_idle_s * 1000,
+        .default_language = a->cfg->dialog.default_language,
+        .officer_by_phone = evalstore_registry_by_phone,
+        .unit_list = evalstore_registry_units,
+        .unit_handlers = evalstore_registry_unit_handlers,
+        .unit_supervisor = evalstore_registry_unit_supervisor,
+        .officer_channel = a->officer_channel,
+        .worktime = a->worktime,
+    };
 }

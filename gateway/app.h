@@ -34,6 +34,8 @@ struct app {
     struct metrics *metrics;
     struct writer *writer; /* NULL when the writer is off (tests) */
     int n_workers;
+    const struct worktime *worktime; /* calendar and SLA rules */
+    const char *officer_channel;     /* channel name officers are messaged on */
 };
 
 /* Finds a channel by its route name; NULL if unknown. */
@@ -42,8 +44,15 @@ const struct app_channel *app_channel_find(const struct app *a, const char *name
 /* Pseudonym of a citizen address: hex HMAC-SHA256(citizen_hash_key, address). */
 void app_citizen_hash(const struct app *a, const char *address, char out[65]);
 
-/* Wall-clock unix milliseconds: the one place the gateway reads the clock for dialogs. */
+/* Wall-clock unix milliseconds (timeouts, lags). */
 int64_t app_now_ms(void);
+/* "Now" for the domain: dialog steps, idle expiry, SLA deadlines. The real clock, or the time
+ * held in [server] clock_file (tests and drills move it to reach deadlines on purpose). */
+int64_t app_domain_now(const struct app *a);
+/* A fresh complaint ticket: 6 characters from an alphabet without 0/O/1/I. out: 7 bytes. */
+void app_new_ticket(char out[7]);
+/* The dialog environment: registry lookups, idle time, calendar, officer channel. */
+struct dialog_env app_dialog_env(const struct app *a);
 
 struct worker;
 

@@ -5,10 +5,13 @@
  *   suara check-config -c FILE          validate the config (also: --check-config)
  *   suara import-officers -c FILE CSV   import units and officers into the evaluation store
  *   suara config-help                   list every config key
+ *   suara token create|list|revoke ...  API and feed tokens (see cli_token.h)
  * Serving: load config, open the evaluation store and the officer registry, load the dialogs,
  * start the writer and the workers, then wait for SIGTERM / SIGINT and drain.
  */
 #include "app.h"
+#include "cli_token.h"
+#include "worktime.h"
 
 #include "sr_log.h"
 #include "sr_mem.h"
@@ -31,7 +34,8 @@ static int usage(void)
     fprintf(stderr, "usage: suara [serve] -c FILE\n"
                     "       suara check-config -c FILE     (or: suara --check-config -c FILE)\n"
                     "       suara import-officers -c FILE officers.csv\n"
-                    "       suara config-help\n");
+                    "       suara config-help\n"
+                    "       suara token create|list|revoke ... -c FILE\n");
     return 2;
 }
 
@@ -143,6 +147,13 @@ static int prepare_app(struct app *a, const struct config *cfg)
         SR_LOG(ERROR, "main", NULL, "dialogs: %s", eb.msg);
         return -1;
     }
+    a->worktime = worktime_load(cfg->server.data_dir, &eb);
+    if (!a->worktime) {
+        SR_LOG(ERROR, "main", NULL, "working-time calendar: %s", eb.msg);
+        return -1;
+    }
+    const char *oc = cfg->dialog.officer_channel;
+    a->officer_channel = oc && oc[0] ? oc : cfg->channels[0].name;
     const char **names = sr_calloc(cfg->n_channels + 1, sizeof(*names));
     for (size_t i = 0; i < cfg->n_channels; i++)
         names[i] = cfg->channels[i].name;
@@ -180,6 +191,7 @@ static void free_app(struct app *a)
     writer_stop(a->writer);
     metrics_free(a->metrics);
     dialog_engine_free((struct dialog_engine *)a->dialogs);
+    worktime_free((struct worktime *)a->worktime);
     evalstore_registry_free(a->registry);
     free(a->channels);
 }
@@ -239,9 +251,27 @@ static int cmd_serve(const struct opts *o)
     return rc;
 }
 
+/* `suara token ...` has options of its own: only -c FILE is taken here, cli_token reads the
+ * rest (and skips the -c pair). */
+static int cmd_token(int argc, char **argv)
+{
+    const char *path = getenv("SUARA_CONFIG");
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)
+            path = argv[i + 1];
+    struct config *cfg = load_config(path);
+    if (!cfg)
+        return 1;
+    int rc = cli_token(cfg, argc - 1, argv + 1);
+    config_free(cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     sr_mem_init();
+    if (argc > 1 && strcmp(argv[1], "token") == 0)
+        return cmd_token(argc, argv);
     struct opts o = {0};
     if (parse_opts(argc, argv, &o) < 0)
         return usage();

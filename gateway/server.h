@@ -31,6 +31,7 @@ struct worker {
     int draining;
     int closing;
     int sweeping;
+    int sla_sweeping;
     size_t in_flight; /* requests whose pipeline has not finished */
     uint64_t req_seq;
     uint64_t drain_deadline_ms;
@@ -87,5 +88,14 @@ extern const struct lws_protocols gw_protocols[];
 void webhook_get(struct gw_request *r);
 void webhook_post(struct gw_request *r); /* body complete */
 void webhook_sweep_expired(struct worker *w);
+void webhook_sweep_sla(struct worker *w);
+/* An officer's complaint command over the HTTP API, run through the same dialog step and atomic
+ * commit as the chat command: text is what the officer would have typed ("TERIMA K7M2QX",
+ * "BALAS K7M2QX <text>", "SELESAI K7M2QX <note>", "DAFTAR"); officer_code is the token's officer
+ * (already verified by the caller). idem_key (the Idempotency-Key header, may be NULL) makes a
+ * retried call change nothing twice. Answers r itself: 200 {"reply": "<what the officer is
+ * told>", "ticket": ...}, 404 unknown officer, 503 without Redis. Borrowed: everything. */
+void webhook_officer_api(struct gw_request *r, const char *officer_code, const char *text,
+                         const char *idem_key);
 
 #endif

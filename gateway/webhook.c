@@ -29,6 +29,11 @@ struct job {
     char *event_base;
     struct dialog_result res;
     char **reply_json;
+    /* the loaded session, kept across the complaint load (store data is borrowed) */
+    char *session;
+    size_t session_len;
+    long long version;
+    int64_t now_ms;
 };
 
 static void process_next(struct job *j);
@@ -81,6 +86,8 @@ static void step_clear(struct job *j)
     dialog_result_clear(&j->res);
     free(j->event_base);
     j->event_base = NULL;
+    free(j->session);
+    j->session = NULL;
 }
 
 static void job_free(struct job *j)
@@ -142,22 +149,93 @@ static void on_committed(void *ud, enum sr_err err, enum store_commit_result res
     advance(j);
 }
 
-static struct dialog_env dialog_env_of(const struct app *a)
-{
-    return (struct dialog_env){
-        .officer_lookup = evalstore_registry_lookup,
-        .ud = a->registry,
-        .session_idle_ms = (int64_t)a->cfg->dialog.session_idle_s * 1000,
-        .default_language = a->cfg->dialog.default_language,
-    };
-}
-
 static char **replies_to_json(const struct dialog_result *res)
 {
     char **out = sr_calloc(res->n_replies + 1, sizeof(*out));
     for (size_t i = 0; i < res->n_replies; i++)
         out[i] = sr_reply_to_json(&res->replies[i]);
     return out;
+}
+
+/* The store's view of a dialog's complaint write (NULL-safe). */
+static struct store_complaint_write complaint_write_of(const struct dialog_complaint_write *d)
+{
+    return (struct store_complaint_write){
+        .ticket = d->ticket,
+        .record = d->record,
+        .record_len = strlen(d->record),
+        .expected_version = d->expected_version,
+        .unit = d->unit,
+        .open = d->open,
+        .due_first_response_ms = d->due_first_response_ms,
+        .due_resolution_ms = d->due_resolution_ms,
+    };
+}
+
+static struct dialog_input step_input(struct job *j, const struct store_complaint *c,
+                                      const char *ticket)
+{
+    return (struct dialog_input){
+        .msg = &j->batch.items[j->idx],
+        .channel = j->ch->conf->name,
+        .citizen = j->citizen,
+        .session = j->session,
+        .session_len = j->session_len,
+        .now_ms = j->now_ms,
+        .event_id_base = j->event_base,
+        .complaint = c ? c->record : NULL,
+        .complaint_len = c ? c->len : 0,
+        .complaint_version = c ? c->version : 0,
+        .open_list = c ? c->open : NULL,
+        .open_lens = c ? c->open_lens : NULL,
+        .n_open = c ? c->n_open : 0,
+        .new_ticket = ticket,
+    };
+}
+
+/* Runs the pure step and commits its whole result in one atomic script. */
+static void run_step(struct job *j, const struct store_complaint *c)
+{
+    char ticket[7];
+    app_new_ticket(ticket); /* a fresh one per attempt: a taken ticket comes back as a conflict */
+    struct dialog_env env = app_dialog_env(j->w->app);
+    struct dialog_input in = step_input(j, c, ticket);
+    if (dialog_step(j->w->app->dialogs, &env, &in, &j->res) != SR_E_OK) {
+        job_fail(j, SR_E_INTERNAL, "dialog step failed");
+        return;
+    }
+    const struct sr_inbound *m = in.msg;
+    j->reply_json = replies_to_json(&j->res);
+    struct store_complaint_write cw;
+    if (j->res.complaint)
+        cw = complaint_write_of(j->res.complaint);
+    struct store_commit commit = {
+        .channel = j->ch->conf->name,
+        .sender = m->sender,
+        .provider_id = m->provider_id,
+        .expected_version = j->version,
+        .session = j->res.session,
+        .session_len = j->res.session ? strlen(j->res.session) : 0,
+        .expires_at_ms = j->res.expires_at_ms,
+        .events = (const char *const *)j->res.events,
+        .n_events = j->res.n_events,
+        .replies = (const char *const *)j->reply_json,
+        .n_replies = j->res.n_replies,
+        .complaint = j->res.complaint ? &cw : NULL,
+        .feed = (const char *const *)j->res.feed,
+        .n_feed = j->res.n_feed,
+    };
+    store_commit(j->w->store, &commit, on_committed, j);
+}
+
+static void on_complaint_loaded(void *ud, enum sr_err err, const struct store_complaint *c)
+{
+    struct job *j = ud;
+    if (err != SR_E_OK) {
+        job_fail(j, SR_E_UNAVAILABLE, "state store unavailable; message not accepted");
+        return;
+    }
+    run_step(j, c);
 }
 
 static void on_loaded(void *ud, enum sr_err err, const struct store_session *s)
@@ -171,36 +249,21 @@ static void on_loaded(void *ud, enum sr_err err, const struct store_session *s)
         advance(j);
         return;
     }
-    const struct sr_inbound *m = &j->batch.items[j->idx];
-    struct dialog_env env = dialog_env_of(j->w->app);
-    struct dialog_input in = {
-        .msg = m,
-        .channel = j->ch->conf->name,
-        .citizen = j->citizen,
-        .session = s->data,
-        .session_len = s->len,
-        .now_ms = app_now_ms(),
-        .event_id_base = j->event_base,
-    };
-    if (dialog_step(j->w->app->dialogs, &env, &in, &j->res) != SR_E_OK) {
-        job_fail(j, SR_E_INTERNAL, "dialog step failed");
+    free(j->session);
+    j->session = s->data ? sr_strndup(s->data, s->len) : NULL;
+    j->session_len = s->data ? s->len : 0;
+    j->version = s->version;
+    j->now_ms = app_domain_now(j->w->app);
+    /* does the step need a complaint (or a unit's open list) loaded first? */
+    struct dialog_env env = app_dialog_env(j->w->app);
+    struct dialog_input in = step_input(j, NULL, NULL);
+    struct dialog_refs refs = {{0}};
+    if (dialog_refs(j->w->app->dialogs, &env, &in, &refs) == SR_E_OK &&
+        (refs.ticket[0] || refs.list_unit[0])) {
+        store_complaint_load(j->w->store, refs.ticket, refs.list_unit, on_complaint_loaded, j);
         return;
     }
-    j->reply_json = replies_to_json(&j->res);
-    struct store_commit c = {
-        .channel = j->ch->conf->name,
-        .sender = m->sender,
-        .provider_id = m->provider_id,
-        .expected_version = s->version,
-        .session = j->res.session,
-        .session_len = j->res.session ? strlen(j->res.session) : 0,
-        .expires_at_ms = j->res.expires_at_ms,
-        .events = (const char *const *)j->res.events,
-        .n_events = j->res.n_events,
-        .replies = (const char *const *)j->reply_json,
-        .n_replies = j->res.n_replies,
-    };
-    store_commit(j->w->store, &c, on_committed, j);
+    run_step(j, NULL);
 }
 
 static char *status_event(const struct job *j, const struct sr_inbound *m)
@@ -208,8 +271,8 @@ static char *status_event(const struct job *j, const struct sr_inbound *m)
     char *id = sr_asprintf("%s:status:%s:%s", j->ch->conf->name, m->provider_id, m->status);
     json_t *o =
         json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s?}", "id", id, "type", "message_status", "at",
-                  (json_int_t)app_now_ms(), "channel", j->ch->conf->name, "provider_id",
-                  m->provider_id, "status", m->status, "error_code", m->error_code);
+                  (json_int_t)app_domain_now(j->w->app), "channel", j->ch->conf->name,
+                  "provider_id", m->provider_id, "status", m->status, "error_code", m->error_code);
     free(id);
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -328,10 +391,10 @@ static void expire_one(struct worker *w, const struct store_expired *it)
     app_citizen_hash(a, it->sender, citizen);
     char *key = sr_asprintf("expire:%lld", (long long)it->expires_at_ms);
     char *base = sr_asprintf("%s:%s:%s", ch->conf->name, key, citizen);
-    struct dialog_env env = dialog_env_of(a);
+    struct dialog_env env = app_dialog_env(a);
     w->in_flight++;
-    if (dialog_expire(a->dialogs, &env, ch->conf->name, citizen, it->session, it->len, app_now_ms(),
-                      base, &x->res) != SR_E_OK) {
+    if (dialog_expire(a->dialogs, &env, ch->conf->name, citizen, it->session, it->len,
+                      app_domain_now(a), base, &x->res) != SR_E_OK) {
         free(key);
         free(base);
         expiry_free(x);
@@ -369,5 +432,72 @@ void webhook_sweep_expired(struct worker *w)
     if (w->sweeping || w->draining || !store_is_connected(w->store))
         return;
     w->sweeping = 1;
-    store_claim_expired(w->store, app_now_ms(), 60000, 32, on_expired, w);
+    store_claim_expired(w->store, app_domain_now(w->app), 60000, 32, on_expired, w);
+}
+
+/* ---- SLA deadlines ---- */
+
+static void on_breach_committed(void *ud, enum sr_err err, enum store_commit_result res,
+                                long long v)
+{
+    struct expiry *x = ud;
+    (void)v;
+    if (err == SR_E_OK && res == STORE_COMMITTED)
+        metrics_dialog_outcome(x->w->app->metrics, dialog_outcome_name(x->res.outcome));
+    expiry_free(x); /* duplicate: another worker escalated; conflict: the record moved on and
+                       the timer fires again after its lease */
+}
+
+/* One due deadline: the dialog decides (escalate once, or nothing if met meanwhile); the commit
+ * is deduplicated on "sla:<ticket>:<kind>", so two workers never escalate twice. */
+static void breach_one(struct worker *w, const struct store_sla_due *it)
+{
+    struct app *a = w->app;
+    struct expiry *x = sr_calloc(1, sizeof(*x));
+    x->w = w;
+    w->in_flight++;
+    char *key = sr_asprintf("sla:%s:%s", it->ticket, it->kind);
+    struct dialog_env env = app_dialog_env(a);
+    if (dialog_sla_breach(a->dialogs, &env, it->record, it->len, it->version, it->kind,
+                          app_domain_now(a), key, &x->res) != SR_E_OK ||
+        !x->res.complaint) {
+        free(key);
+        expiry_free(x);
+        return;
+    }
+    x->reply_json = replies_to_json(&x->res);
+    struct store_complaint_write cw = complaint_write_of(x->res.complaint);
+    struct store_commit c = {
+        .channel = "sla",
+        .sender = it->ticket,
+        .provider_id = key,
+        .expected_version = -1,
+        .events = (const char *const *)x->res.events,
+        .n_events = x->res.n_events,
+        .replies = (const char *const *)x->reply_json,
+        .n_replies = x->res.n_replies,
+        .complaint = &cw,
+        .feed = (const char *const *)x->res.feed,
+        .n_feed = x->res.n_feed,
+    };
+    store_commit(w->store, &c, on_breach_committed, x);
+    free(key);
+}
+
+static void on_sla_due(void *ud, enum sr_err err, const struct store_sla_due *items, size_t n)
+{
+    struct worker *w = ud;
+    w->sla_sweeping = 0;
+    if (err != SR_E_OK || w->draining)
+        return;
+    for (size_t i = 0; i < n; i++)
+        breach_one(w, &items[i]);
+}
+
+void webhook_sweep_sla(struct worker *w)
+{
+    if (w->sla_sweeping || w->draining || !store_is_connected(w->store))
+        return;
+    w->sla_sweeping = 1;
+    store_claim_sla(w->store, app_domain_now(w->app), 60000, 32, on_sla_due, w);
 }

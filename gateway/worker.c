@@ -90,6 +90,7 @@ static void on_tick(uv_timer_t *t)
         return;
     }
     webhook_sweep_expired(w);
+    webhook_sweep_sla(w);
     if (w->idx == 0 && store_is_connected(w->store))
         store_backlog(w->store, on_backlog, w);
 }
