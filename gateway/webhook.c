@@ -13,6 +13,7 @@
 #include "sr_mem.h"
 
 #include <jansson.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,10 @@ struct job {
     size_t session_len;
     long long version;
     int64_t now_ms;
+    /* an officer's command over the HTTP API: replies to the officer become the HTTP answer */
+    int api;
+    int api_duplicate;
+    json_t *api_told; /* array of texts */
 };
 
 static void process_next(struct job *j);
@@ -94,6 +99,7 @@ static void job_free(struct job *j)
 {
     step_clear(j);
     sr_inbound_batch_clear(&j->batch);
+    json_decref(j->api_told);
     j->w->in_flight--;
     gw_request_release(j->r);
     free(j);
@@ -105,8 +111,14 @@ static void job_fail(struct job *j, enum sr_err e, const char *detail)
     job_free(j);
 }
 
+static void api_finish(struct job *j);
+
 static void job_finish(struct job *j)
 {
+    if (j->api) {
+        api_finish(j);
+        return;
+    }
     struct sr_http_answer ans = {0};
     struct sr_errbuf eb = {{0}};
     enum sr_err e = j->ch->handler->format_answer(j->ch->conf, &j->batch, &ans, &eb);
@@ -193,6 +205,26 @@ static struct dialog_input step_input(struct job *j, const struct store_complain
     };
 }
 
+/* API commands: what the dialog tells the officer on their own channel is the HTTP answer
+ * instead of a chat message; replies to anybody else (the citizen) go out as usual. */
+static void api_take_own_replies(struct job *j)
+{
+    const struct sr_inbound *m = &j->batch.items[j->idx];
+    size_t kept = 0;
+    for (size_t i = 0; i < j->res.n_replies; i++) {
+        struct sr_reply *rp = &j->res.replies[i];
+        if (strcmp(rp->channel, j->ch->conf->name) == 0 && strcmp(rp->to, m->sender) == 0) {
+            json_array_append_new(j->api_told, json_string(rp->text ? rp->text : ""));
+            sr_reply_clear(rp);
+        } else {
+            if (kept != i)
+                j->res.replies[kept] = *rp;
+            kept++;
+        }
+    }
+    j->res.n_replies = kept;
+}
+
 /* Runs the pure step and commits its whole result in one atomic script. */
 static void run_step(struct job *j, const struct store_complaint *c)
 {
@@ -205,6 +237,8 @@ static void run_step(struct job *j, const struct store_complaint *c)
         return;
     }
     const struct sr_inbound *m = in.msg;
+    if (j->api)
+        api_take_own_replies(j);
     j->reply_json = replies_to_json(&j->res);
     struct store_complaint_write cw;
     if (j->res.complaint)
@@ -246,6 +280,7 @@ static void on_loaded(void *ud, enum sr_err err, const struct store_session *s)
         return;
     }
     if (s->seen) { /* a redelivery: already durable, nothing to do twice */
+        j->api_duplicate = 1;
         advance(j);
         return;
     }
@@ -343,6 +378,79 @@ void webhook_post(struct gw_request *r)
     for (size_t i = 0; i < j->batch.n; i++)
         metrics_message_in(r->w->app->metrics, ch->index,
                            sr_inbound_kind_name(j->batch.items[i].kind));
+    j->r = r;
+    j->w = r->w;
+    j->ch = ch;
+    gw_request_hold(r);
+    r->w->in_flight++;
+    process_next(j);
+}
+
+/* ---- officer commands over the HTTP API ---- */
+
+static void api_finish(struct job *j)
+{
+    const char *text = j->batch.items[0].text;
+    const char *sp = strchr(text, ' ');
+    size_t n = sp ? strcspn(sp + 1, " ") : 0;
+    json_t *o = json_pack("{s:s%, s:O, s:b}", "ticket", sp ? sp + 1 : "", n, "replies", j->api_told,
+                          "duplicate", j->api_duplicate);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    gw_respond(j->r, 200, "application/json", s, strlen(s));
+    free(s);
+    job_free(j);
+}
+
+/* "api:<officer>:<key>": the dedupe key of the command, so a retried call changes nothing twice.
+ * Without an Idempotency-Key every call is new. NULL for an unusable key. */
+static char *api_provider_id(const char *officer_code, const char *idem_key)
+{
+    char rnd[33];
+    if (!idem_key || !*idem_key) {
+        unsigned char b[16];
+        if (RAND_bytes(b, sizeof(b)) != 1)
+            return NULL;
+        for (size_t i = 0; i < sizeof(b); i++)
+            snprintf(rnd + 2 * i, 3, "%02x", b[i]);
+        idem_key = rnd;
+    }
+    size_t n = strlen(idem_key);
+    if (n > 128 || strspn(idem_key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                    "0123456789-_.:") != n)
+        return NULL;
+    return sr_asprintf("api:%s:%s", officer_code, idem_key);
+}
+
+void webhook_officer_api(struct gw_request *r, const char *officer_code, const char *text,
+                         const char *idem_key)
+{
+    struct app *a = r->w->app;
+    const struct sr_officer *o = evalstore_registry_lookup(a->registry, officer_code);
+    const struct app_channel *ch =
+        app_channel_find(a, a->officer_channel, strlen(a->officer_channel));
+    if (!o || !o->phone || !ch) {
+        gw_respond_error(r, SR_E_NOT_FOUND, "no such officer, or no officer channel");
+        return;
+    }
+    char *pid = api_provider_id(o->code, idem_key);
+    if (!pid) {
+        gw_respond_error(r, SR_E_INVALID, "Idempotency-Key: at most 128 of A-Z a-z 0-9 - _ . :");
+        return;
+    }
+    if (r->w->draining) {
+        free(pid);
+        gw_respond_error(r, SR_E_UNAVAILABLE, "shutting down");
+        return;
+    }
+    struct job *j = sr_calloc(1, sizeof(*j));
+    struct sr_inbound *m = sr_inbound_batch_add(&j->batch);
+    m->kind = SR_IN_TEXT;
+    m->provider_id = pid;
+    m->sender = sr_strdup(o->phone[0] == '+' ? o->phone + 1 : o->phone);
+    m->text = sr_strdup(text);
+    j->api = 1;
+    j->api_told = json_array();
     j->r = r;
     j->w = r->w;
     j->ch = ch;

@@ -5,6 +5,9 @@
  * and an officer of KEL-SRW does not (and vice versa), an admin receives both, clients spread
  * over both workers all receive, and missing, unknown or revoked tokens are refused with 401
  * before the upgrade. Tokens are made with store/tokens.c on the gateway's database.
+ * And the real events: a complaint filed on WhatsApp reaches PATEN-BMK's complaint officer and
+ * supervisor as complaint_opened, its first-response breach (the gateway's clock moved past the
+ * deadline through [server] clock_file) as sla_breached, and KEL-SRW's officer gets neither.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -343,6 +346,97 @@ static void test_bad_tokens_refused(void **state)
     assert_int_equal(http_get(url, NULL), 200);
 }
 
+#define MONDAY_0900 1796004000000LL /* Monday 30 November 2026, 09:00 WIB */
+static char clock_path[512];
+
+static void set_clock(long long ms)
+{
+    FILE *f = fopen(clock_path, "w");
+    assert_non_null(f);
+    fprintf(f, "%lld\n", ms);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    static char extra[700];
+    char *dir = harness_tmpdir("feedclock");
+    snprintf(clock_path, sizeof(clock_path), "%s/now", dir);
+    free(dir);
+    FILE *f = fopen(clock_path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%lld\n", MONDAY_0900);
+    fclose(f);
+    snprintf(extra, sizeof(extra), "[server]\nclock_file = %s\n", clock_path);
+    E.extra_ini = extra;
+    return e2e_setup(state);
+}
+
+/* The n-th message (after hello) of a client, parsed; NULL if there is none. */
+static json_t *msg_of(const struct client *c, int k)
+{
+    return k < c->n ? json_loads(c->msgs[k], 0, NULL) : NULL;
+}
+
+static void assert_event(const struct client *c, int k, const char *type, const char *ticket)
+{
+    json_t *o = msg_of(c, k);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "type")), type);
+    assert_string_equal(json_string_value(json_object_get(o, "ticket")), ticket);
+    assert_string_equal(json_string_value(json_object_get(o, "unit")), "PATEN-BMK");
+    assert_null(strstr(c->msgs[k], "6280000003001")); /* never the citizen's number */
+    json_decref(o);
+}
+
+static void test_complaint_events_reach_the_unit_only(void **state)
+{
+    (void)state;
+    enum { N = 3 };
+    static struct client cs[N];
+    memset(cs, 0, sizeof(cs));
+    make_token(TOKENS_OFFICER, "BMK002", NULL, cs[0].token, NULL);
+    make_token(TOKENS_SUPERVISOR, NULL, "PATEN-BMK", cs[1].token, NULL);
+    make_token(TOKENS_OFFICER, "SRW001", NULL, cs[2].token, NULL);
+    cs[1].bearer = 1;
+    struct ws ws;
+    ws_start(&ws, cs, N);
+    int want[N] = {1, 1, 1};
+    assert_int_equal(wait_clients(cs, N, want, 15000), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(cs[i].state, 1);
+    redisContext *rc = redis();
+    long long end = harness_mono_ms() + 10000; /* both workers' subscriptions are up */
+    while (publish(rc, "{\"type\":\"probe\",\"unit\":\"NOBODY\"}") < 2 && harness_mono_ms() < end)
+        harness_sleep_ms(50);
+    redisFree(rc);
+
+    assert_int_equal(wa_send("6280000003001", "ADUAN PATEN-BMK Loket tutup sebelum jam 12", NULL),
+                     200);
+    want[0] = want[1] = 2;
+    assert_int_equal(wait_clients(cs, N, want, 15000), 0);
+    char ticket[16];
+    assert_int_equal(db_text("SELECT ticket FROM complaints WHERE unit_code = 'PATEN-BMK' "
+                             "ORDER BY opened_at DESC LIMIT 1",
+                             ticket, sizeof(ticket)),
+                     0);
+    set_clock(MONDAY_0900 + 4 * 24 * 3600000LL); /* Friday: the first response is overdue */
+    want[0] = want[1] = 3;
+    assert_int_equal(wait_clients(cs, N, want, 15000), 0);
+    harness_sleep_ms(2500); /* both workers sweep again: still one escalation */
+    pthread_mutex_lock(&mu);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(cs[i].n, 3);
+        assert_event(&cs[i], 1, "complaint_opened", ticket);
+        assert_event(&cs[i], 2, "sla_breached", ticket);
+    }
+    assert_int_equal(cs[2].n, 1); /* KEL-SRW: the hello only */
+    pthread_mutex_unlock(&mu);
+    ws_stop(&ws, cs, N);
+    set_clock(MONDAY_0900);
+}
+
 int main(void)
 {
     sr_mem_init();
@@ -350,6 +444,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fan_out_by_unit),
         cmocka_unit_test(test_bad_tokens_refused),
+        cmocka_unit_test(test_complaint_events_reach_the_unit_only),
     };
-    return cmocka_run_group_tests(tests, e2e_setup, e2e_teardown);
+    return cmocka_run_group_tests(tests, setup, e2e_teardown);
 }
