@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Operational state in Redis, asynchronously on a worker's libuv loop (hiredis async + its libuv
- * adapter). One struct store per worker. It owns two connections: "cmd" for ordinary commands
- * and "block" for blocking stream reads, so a blocking XREADGROUP never delays a commit.
+ * adapter). One struct store per worker. It owns three connections: "cmd" for ordinary commands,
+ * "block" for blocking stream reads, so a blocking XREADGROUP never delays a commit, and "sub"
+ * for the live feed's SUBSCRIBE (see store_feed_subscribe).
  *
  * Keys (prefix from the config, default "suara:"):
  *   <p>sess:<channel>:<sender>     hash {v: version, s: session JSON}, TTL session_ttl_s

@@ -15,6 +15,7 @@
 
 #include "sr_mem.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,6 +474,34 @@ static void test_real_data(void **state)
     worktime_free(w);
 }
 
+/* Every category an SLA rule names is one the complaint dialog offers: a rule for a category
+ * nobody can file would silently never apply. */
+static void test_sla_categories_exist(void **state)
+{
+    (void)state;
+    json_error_t je;
+    json_t *sla = json_load_file(SUARA_SOURCE_DIR "/dialogs/data/sla.json", 0, &je);
+    json_t *cp = json_load_file(SUARA_SOURCE_DIR "/dialogs/data/complaints.json", 0, &je);
+    assert_non_null(sla);
+    assert_non_null(cp);
+    size_t i, k;
+    json_t *rule, *cat;
+    json_array_foreach(json_object_get(sla, "rules"), i, rule)
+    {
+        const char *want = json_string_value(json_object_get(rule, "category"));
+        int found = want == NULL;
+        json_array_foreach(json_object_get(cp, "categories"), k, cat)
+        {
+            const char *code = json_string_value(json_object_get(cat, "code"));
+            found |= want && code && strcmp(code, want) == 0;
+        }
+        if (!found)
+            fail_msg("sla.json rule %zu: category \"%s\" is not in complaints.json", i, want);
+    }
+    json_decref(sla);
+    json_decref(cp);
+}
+
 int main(void)
 {
     sr_mem_init();
@@ -487,7 +516,7 @@ int main(void)
         cmocka_unit_test(test_day_off),        cmocka_unit_test(test_collective_leave_worked),
         cmocka_unit_test(test_custom_week),    cmocka_unit_test(test_sla_precedence),
         cmocka_unit_test(test_format),         cmocka_unit_test(test_load_errors),
-        cmocka_unit_test(test_real_data),
+        cmocka_unit_test(test_real_data),      cmocka_unit_test(test_sla_categories_exist),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     remove_files(data_dir);
