@@ -17,6 +17,7 @@
 #include "e2e_client.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,21 @@ static char *told(const char *number)
     return all;
 }
 
+/* How many provider calls to number mention needle (after the mock has settled). */
+static int told_count(const char *number, const char *needle)
+{
+    mock_settled_count(number);
+    char *all = told(number);
+    int n = 0;
+    for (char *line = all, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n'); /* told() ends every body with one */
+        *nl = '\0';
+        n += strstr(line, needle) != NULL;
+    }
+    free(all);
+    return n;
+}
+
 static void test_full_life(void **state)
 {
     (void)state;
@@ -180,6 +196,51 @@ static void test_duplicate_officer_command_changes_nothing(void **state)
     assert_int_equal(db_int(sql), 1);
 }
 
+struct shot {
+    const char *body;
+    long status;
+};
+
+static void *fire(void *arg)
+{
+    struct shot *s = arg;
+    s->status = post_wa_signed(s->body, WA_SECRET, NULL);
+    return NULL;
+}
+
+/* One intake webhook delivered five times (twice in a row, then three at once): one ticket, one
+ * confirmation to the citizen, one notification to the officer. */
+static void test_duplicate_intake_webhook_files_once(void **state)
+{
+    (void)state;
+    const char *citizen = "6280000002005";
+    const char *count = "SELECT count(*) FROM complaints WHERE unit_code = 'PATEN-BMK'";
+    long long before = db_int(count);
+    int officer_before = mock_settled_count("6280000000102");
+    char *id = next_id("wamid.dupc.");
+    char *body = wa_body(citizen, id, "ADUAN PATEN-BMK Nomor antrean dilompati", NULL);
+    assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 200);
+    assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 200);
+    pthread_t t[3];
+    struct shot s[3];
+    for (int i = 0; i < 3; i++) {
+        s[i].body = body;
+        assert_int_equal(pthread_create(&t[i], NULL, fire, &s[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(s[i].status, 200);
+    }
+    free(body);
+    free(id);
+    assert_int_equal(wait_db(count, before + 1, 15000), before + 1);
+    assert_int_equal(mock_settled_count(citizen), 1);
+    harness_sleep_ms(1500); /* a stray duplicate would have reached the store and mock by now */
+    assert_int_equal(db_int(count), before + 1);
+    assert_int_equal(mock_settled_count(citizen), 1);
+    assert_int_equal(mock_settled_count("6280000000102"), officer_before + 1);
+}
+
 static long long breaches(const char *ticket)
 {
     char sql[256];
@@ -198,7 +259,6 @@ static void test_escalation_once_across_workers(void **state)
     assert_int_equal(wa_send("6280000002003", "ADUAN PATEN-BMK Petugas tidak ada di loket", NULL),
                      200);
     assert_int_equal(wait_ticket("PATEN-BMK", prev, ticket, 15000), 0);
-    int before = mock_settled_count(SUPERVISOR);
     set_clock(MONDAY_0900 + 4 * 24 * HOUR); /* Friday: the first-response deadline is long gone */
     char sql[256];
     snprintf(sql, sizeof(sql),
@@ -207,7 +267,7 @@ static void test_escalation_once_across_workers(void **state)
     assert_true(wait_db(sql, 1, 15000) >= 1);
     harness_sleep_ms(3000); /* both workers' sweeps run again */
     assert_int_equal(breaches(ticket), 1);
-    assert_int_equal(mock_settled_count(SUPERVISOR), before + 1);
+    assert_int_equal(told_count(SUPERVISOR, ticket), 1); /* the supervisor was told once */
 }
 
 static void test_escalation_survives_restart(void **state)
@@ -233,6 +293,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_life),
         cmocka_unit_test(test_duplicate_officer_command_changes_nothing),
+        cmocka_unit_test(test_duplicate_intake_webhook_files_once),
         cmocka_unit_test(test_escalation_once_across_workers),
         cmocka_unit_test(test_escalation_survives_restart),
     };
