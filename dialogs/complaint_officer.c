@@ -11,6 +11,7 @@
 
 #include "sr_log.h"
 #include "sr_mem.h"
+#include "roster.h"
 #include "worktime.h"
 
 #include <stdio.h>
@@ -70,14 +71,30 @@ static char *officer_text(const struct dlg_ctx *c, const json_t *rec, const char
     return s;
 }
 
+/* The unit's complaint officers on duty now (roster.h); all of them when nobody is. */
+static size_t handlers_on_duty(const struct dlg_ctx *c, const char *unit,
+                               const struct sr_officer **h)
+{
+    size_t n = c->env->unit_handlers ? c->env->unit_handlers(c->env->ud, unit, h, MAX_HANDLERS) : 0;
+    n = n < MAX_HANDLERS ? n : MAX_HANDLERS;
+    size_t on = 0;
+    for (size_t i = 0; i < n; i++)
+        on += h[i] && roster_on_duty(c->env->roster, h[i]->code, c->now);
+    if (on == 0 || on == n)
+        return n;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (h[i] && roster_on_duty(c->env->roster, h[i]->code, c->now))
+            h[k++] = h[i];
+    return k;
+}
+
 void dlg_notify_unit(struct dlg_ctx *c, const json_t *rec, const char *key, const char *feed_type)
 {
     const struct sr_officer *h[MAX_HANDLERS];
     size_t lang = officer_lang(c);
-    size_t n = c->env->unit_handlers
-                   ? c->env->unit_handlers(c->env->ud, dlg_rec_str(rec, "unit"), h, MAX_HANDLERS)
-                   : 0;
-    for (size_t i = 0; i < n && i < MAX_HANDLERS; i++)
+    size_t n = handlers_on_duty(c, dlg_rec_str(rec, "unit"), h);
+    for (size_t i = 0; i < n; i++)
         if (h[i] && h[i]->phone && h[i]->phone[0])
             dlg_reply_to(c, officer_channel(c, rec), h[i]->phone, officer_text(c, rec, key, lang));
     json_t *item = json_pack("{s:s, s:O, s:O, s:s}", "category", dlg_rec_str(rec, "category"),

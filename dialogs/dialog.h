@@ -40,6 +40,7 @@ struct dialog_env {
     const struct sr_officer *(*unit_supervisor)(void *ud, const char *unit_code);
     const char *officer_channel;     /* channel name officers are messaged on */
     const struct worktime *worktime; /* calendar and SLA rules (worktime.h) */
+    const struct roster *roster;     /* on-duty shifts (roster.h); NULL: everybody on duty */
 };
 
 struct dialog_input {
@@ -52,14 +53,14 @@ struct dialog_input {
     const char *event_id_base; /* unique and stable per inbound message, e.g.
                                   "wa:wamid.HBg..."; event i gets id "<base>#<i>" */
     /* ---- complaints: what dialog_refs() asked the gateway to load ---- */
-    const char *complaint;        /* record JSON of refs.ticket; NULL if none or unknown */
+    const char *complaint; /* record JSON of refs.ticket; NULL if none or unknown */
     size_t complaint_len;
     long long complaint_version;  /* its store version (0 if none) */
     const char *const *open_list; /* DAFTAR: open complaint records of refs.list_unit */
     const size_t *open_lens;
     size_t n_open;
-    const char *new_ticket;       /* a fresh random ticket id (alphabet without 0/O/1/I), used if
-                                     this step opens a complaint */
+    const char *new_ticket; /* a fresh random ticket id (alphabet without 0/O/1/I), used if
+                               this step opens a complaint */
 };
 
 /* What a step needs loaded before it runs (pure, cheap; called before dialog_step). */
@@ -90,7 +91,7 @@ enum sr_err dialog_refs(const struct dialog_engine *e, const struct dialog_env *
     X(COMPLAINT_CLOSED, "complaint_closed")                                                        \
     X(COMPLAINT_STATUS, "complaint_status")                                                        \
     X(COMPLAINT_LISTED, "complaint_listed")                                                        \
-    X(COMPLAINT_DENIED, "complaint_denied")   /* not yours / unknown ticket: learns nothing */    \
+    X(COMPLAINT_DENIED, "complaint_denied") /* not yours / unknown ticket: learns nothing */       \
     X(SLA_BREACHED, "sla_breached")
 
 enum dialog_outcome {
@@ -112,18 +113,18 @@ struct dialog_result {
     enum dialog_outcome outcome;
     /* ---- complaints ---- */
     struct dialog_complaint_write *complaint; /* heap; NULL if the step changed no complaint */
-    char **feed;         /* heap array of heap JSON strings for the officers' live feed; each has
-                            "type", "ticket", "unit", "at" */
+    char **feed; /* heap array of heap JSON strings for the officers' live feed; each has
+                    "type", "ticket", "unit", "at" */
     size_t n_feed;
 };
 
 /* A complaint record to write atomically with the step (store: <p>complaint:<ticket>). */
 struct dialog_complaint_write {
     char *ticket;
-    char *record;               /* complaint JSON (format in dialogs/data/README-events.md) */
-    long long expected_version; /* dialog_input.complaint_version; 0 = new, must not exist */
-    char *unit;                 /* unit code: keeps <p>open:<unit> (the DAFTAR index) right */
-    int open;                   /* 1: listed as open in its unit, 0: not */
+    char *record;                  /* complaint JSON (format in dialogs/data/README-events.md) */
+    long long expected_version;    /* dialog_input.complaint_version; 0 = new, must not exist */
+    char *unit;                    /* unit code: keeps <p>open:<unit> (the DAFTAR index) right */
+    int open;                      /* 1: listed as open in its unit, 0: not */
     int64_t due_first_response_ms; /* SLA timers to arm (0 = none / disarm) */
     int64_t due_resolution_ms;
 };
@@ -151,7 +152,6 @@ enum sr_err dialog_expire(const struct dialog_engine *e, const struct dialog_env
  * meanwhile (answered / resolved) or already escalated, the result is empty. */
 enum sr_err dialog_sla_breach(const struct dialog_engine *e, const struct dialog_env *env,
                               const char *record, size_t len, long long version, const char *kind,
-                              int64_t now_ms, const char *event_id_base,
-                              struct dialog_result *out);
+                              int64_t now_ms, const char *event_id_base, struct dialog_result *out);
 
 #endif

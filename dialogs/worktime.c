@@ -116,6 +116,11 @@ static void day_window(const struct worktime *w, int64_t day, int64_t *open, int
 
 /* ---------------------------------------------------------------- public calendar functions */
 
+int worktime_utc_offset_minutes(const struct worktime *w)
+{
+    return (int)(w->offset_ms / 60000);
+}
+
 int worktime_is_day_off(const struct worktime *w, int64_t t_ms)
 {
     return day_is_off(w, local_day(w, t_ms));

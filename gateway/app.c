@@ -83,5 +83,6 @@ struct dialog_env app_dialog_env(const struct app *a)
         .unit_supervisor = evalstore_registry_unit_supervisor,
         .officer_channel = a->officer_channel,
         .worktime = a->worktime,
+        .roster = a->roster,
     };
 }

@@ -35,6 +35,7 @@ struct app {
     struct writer *writer; /* NULL when the writer is off (tests) */
     int n_workers;
     const struct worktime *worktime; /* calendar and SLA rules */
+    const struct roster *roster;     /* on-duty shifts of complaint officers (may be empty) */
     const char *officer_channel;     /* channel name officers are messaged on */
 };
 

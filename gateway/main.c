@@ -11,6 +11,7 @@
  */
 #include "app.h"
 #include "cli_token.h"
+#include "roster.h"
 #include "worktime.h"
 
 #include "sr_log.h"
@@ -152,6 +153,12 @@ static int prepare_app(struct app *a, const struct config *cfg)
         SR_LOG(ERROR, "main", NULL, "working-time calendar: %s", eb.msg);
         return -1;
     }
+    a->roster = roster_load(cfg->server.data_dir, worktime_utc_offset_minutes(a->worktime), &eb);
+    if (!a->roster) {
+        SR_LOG(ERROR, "main", NULL, "on-duty roster: %s", eb.msg);
+        return -1;
+    }
+    SR_LOG(INFO, "main", NULL, "on-duty roster: %zu shift(s)", roster_count(a->roster));
     const char *oc = cfg->dialog.officer_channel;
     a->officer_channel = oc && oc[0] ? oc : cfg->channels[0].name;
     const char **names = sr_calloc(cfg->n_channels + 1, sizeof(*names));
@@ -192,6 +199,7 @@ static void free_app(struct app *a)
     metrics_free(a->metrics);
     dialog_engine_free((struct dialog_engine *)a->dialogs);
     worktime_free((struct worktime *)a->worktime);
+    roster_free((struct roster *)a->roster);
     evalstore_registry_free(a->registry);
     free(a->channels);
 }

@@ -12,11 +12,14 @@
 #include <cmocka.h>
 
 #include "dialog_fixture.h"
+#include "roster.h"
 #include "worktime.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MONDAY_0900 1796004000000LL              /* 30 Nov 2026 09:00 WIB */
 #define FRIDAY_1500 (MONDAY_0900 - 66 * FX_HOUR) /* 27 Nov 2026 15:00 WIB */
@@ -167,6 +170,46 @@ static void test_intake_step_by_step(void **state)
     assert_non_null(strstr(jstr(item, "description"), "legalisir"));
     json_decref(item);
     assert_non_null(f->session); /* keeps the ticket for the closing question */
+}
+
+/* With a roster, a new complaint is told to the unit's complaint officers on duty; when nobody
+ * is on duty, to all of them. ADU01 works Monday mornings, ADU02 Monday afternoons. */
+static void test_roster_limits_the_notice(void **state)
+{
+    struct fx *f = *state;
+    char dir[] = "/tmp/roster-cx-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/roster.json", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("{\"format\":1,\"shifts\":["
+          "{\"officer\":\"ADU01\",\"days\":[\"mon\"],\"from\":\"08:00\",\"to\":\"12:00\"},"
+          "{\"officer\":\"ADU02\",\"days\":[\"mon\"],\"from\":\"12:00\",\"to\":\"16:00\"}]}",
+          fp);
+    fclose(fp);
+    struct roster *r = roster_load(dir, 420, NULL);
+    unlink(path);
+    rmdir(dir);
+    assert_non_null(r);
+    f->env.roster = r;
+    open_quick(f); /* Monday 09:00 */
+    assert_int_equal(fx_replies_to(f, FX_OFFICER1, NULL), 1);
+    assert_int_equal(fx_replies_to(f, FX_OFFICER2, NULL), 0);
+    f->now = MONDAY_0900 + 4 * FX_HOUR;
+    f->next_ticket = "ABCDEF";
+    as(f, FX_OTHER);
+    assert_int_equal(fx_text(f, "ADUAN disdukcapil Loket tutup")->outcome, DIALOG_COMPLAINT_OPENED);
+    assert_int_equal(fx_replies_to(f, FX_OFFICER1, NULL), 0);
+    assert_int_equal(fx_replies_to(f, FX_OFFICER2, NULL), 1);
+    f->now = MONDAY_0900 + 24 * FX_HOUR; /* Tuesday: nobody on duty, so everybody is told */
+    f->next_ticket = "GHJKLM";
+    as(f, "6280000000777");
+    assert_int_equal(fx_text(f, "ADUAN disdukcapil Formulir habis")->outcome,
+                     DIALOG_COMPLAINT_OPENED);
+    assert_int_equal(fx_replies_to(f, FX_OFFICER1, NULL), 1);
+    assert_int_equal(fx_replies_to(f, FX_OFFICER2, NULL), 1);
+    f->env.roster = NULL;
+    roster_free(r);
 }
 
 static void test_one_message_form(void **state)
@@ -478,6 +521,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_intake_step_by_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_message_form, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roster_limits_the_notice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unit_by_code_officer_elsewhere_and_cancel, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_status_only_for_the_filer, setup, teardown),
