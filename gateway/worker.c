@@ -259,6 +259,8 @@ static void abort_start(struct worker *w)
         on_sender_stopped(w);
     }
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    if (w->lws)
+        lws_context_destroy(w->lws); /* the second stage, as in worker_main */
 }
 
 static void *worker_main(void *arg)
@@ -277,6 +279,11 @@ static void *worker_main(void *arg)
     uv_timer_start(&w->tick, on_tick, 1000, 1000);
     set_start_state(w, 1);
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    /* With a foreign libuv loop lws destroys its context in two stages: the first call (in
+     * on_sender_stopped) closes its handles, which the loop above finished; this second call
+     * frees the context (lws sets w->lws to NULL through pcontext when it is gone). */
+    if (w->lws)
+        lws_context_destroy(w->lws);
     if (uv_loop_close(&w->loop) != 0)
         SR_LOG(WARN, "worker", NULL, "worker %d: loop closed with open handles", w->idx);
     return NULL;
