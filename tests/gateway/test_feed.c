@@ -417,6 +417,9 @@ static void test_complaint_events_reach_the_unit_only(void **state)
     want[0] = want[1] = 2;
     assert_int_equal(wait_clients(cs, N, want, 15000), 0);
     char ticket[16];
+    /* the feed item is published at the commit; the writer reaches SQLite a little later */
+    assert_int_equal(
+        wait_db("SELECT count(*) FROM complaints WHERE unit_code = 'PATEN-BMK'", 1, 15000), 1);
     assert_int_equal(db_text("SELECT ticket FROM complaints WHERE unit_code = 'PATEN-BMK' "
                              "ORDER BY opened_at DESC LIMIT 1",
                              ticket, sizeof(ticket)),
