@@ -10,8 +10,8 @@
 
 static void oom(size_t n)
 {
-    fprintf(stderr, "{\"level\":\"fatal\",\"module\":\"mem\",\"msg\":\"out of memory (%zu bytes)\"}\n",
-            n);
+    fprintf(stderr,
+            "{\"level\":\"fatal\",\"module\":\"mem\",\"msg\":\"out of memory (%zu bytes)\"}\n", n);
     abort();
 }
 

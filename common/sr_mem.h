@@ -12,7 +12,7 @@
 void *sr_malloc(size_t n);
 void *sr_calloc(size_t n, size_t size);
 void *sr_realloc(void *p, size_t n);
-char *sr_strdup(const char *s);           /* NULL in, NULL out */
+char *sr_strdup(const char *s);            /* NULL in, NULL out */
 char *sr_strndup(const char *s, size_t n); /* copies at most n bytes, always terminated */
 /* Formats into a new heap string (caller frees). */
 char *sr_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

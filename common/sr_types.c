@@ -76,10 +76,10 @@ char *sr_reply_to_json(const struct sr_reply *r)
 {
     json_t *opts = json_array();
     for (size_t i = 0; i < r->n_options; i++)
-        json_array_append_new(opts, json_pack("{s:s, s:s}", "id", r->options[i].id, "title",
-                                              r->options[i].title));
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "channel", r->channel, "to", r->to,
-                          "text", r->text, "style", reply_styles[r->style], "options", opts);
+        json_array_append_new(
+            opts, json_pack("{s:s, s:s}", "id", r->options[i].id, "title", r->options[i].title));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "channel", r->channel, "to", r->to, "text",
+                          r->text, "style", reply_styles[r->style], "options", opts);
     if (r->list_button)
         json_object_set_new(o, "list_button", json_string(r->list_button));
     char *s = json_dumps(o, JSON_COMPACT);

@@ -16,16 +16,16 @@
 /* One configured channel ([channel.<name>] in the config file). Borrowed, read-only, lives as
  * long as the loaded config. Unused fields are NULL / 0 for a channel type that has no use. */
 struct sr_channel_conf {
-    const char *name; /* route: /webhooks/<name> */
-    const char *type; /* handler type: "whatsapp", "twilio" */
-    const char *language;        /* default catalog language, "id" or "en" */
-    size_t body_limit;           /* bytes; larger bodies get 413 */
+    const char *name;     /* route: /webhooks/<name> */
+    const char *type;     /* handler type: "whatsapp", "twilio" */
+    const char *language; /* default catalog language, "id" or "en" */
+    size_t body_limit;    /* bytes; larger bodies get 413 */
     /* inbound verification */
-    const char *app_secret;      /* whatsapp: HMAC-SHA256 key for X-Hub-Signature-256 */
-    const char *verify_token;    /* whatsapp: hub.verify_token for the GET handshake */
-    const char *auth_token;      /* twilio: HMAC-SHA1 key for X-Twilio-Signature; basic auth */
-    const char *public_url;      /* twilio: the exact URL configured at the provider ("" = rebuild
-                                    from Host / X-Forwarded-* headers) */
+    const char *app_secret;   /* whatsapp: HMAC-SHA256 key for X-Hub-Signature-256 */
+    const char *verify_token; /* whatsapp: hub.verify_token for the GET handshake */
+    const char *auth_token;   /* twilio: HMAC-SHA1 key for X-Twilio-Signature; basic auth */
+    const char *public_url;   /* twilio: the exact URL configured at the provider ("" = rebuild
+                                 from Host / X-Forwarded-* headers) */
     /* outbound */
     const char *api_base;        /* whatsapp: graph base, e.g. https://graph.facebook.com/v19.0;
                                     twilio: https://api.twilio.com */
@@ -43,9 +43,9 @@ struct sr_header {
 
 /* The request as the gateway received it. Everything borrowed for the duration of the call. */
 struct sr_http_in {
-    const char *method;       /* "GET" / "POST" */
-    const char *path;         /* "/webhooks/wa" (no query) */
-    const char *query;        /* raw query string without '?', "" if none */
+    const char *method; /* "GET" / "POST" */
+    const char *path;   /* "/webhooks/wa" (no query) */
+    const char *query;  /* raw query string without '?', "" if none */
     const struct sr_header *headers;
     size_t n_headers;
     const unsigned char *body; /* raw bytes exactly as received */
@@ -57,10 +57,10 @@ const char *sr_http_in_header(const struct sr_http_in *req, const char *name);
 
 #define SR_INBOUND_KINDS(X)                                                                        \
     X(TEXT, "text")                                                                                \
-    X(BUTTON, "button")  /* interactive button_reply or template quick-reply button */             \
-    X(LIST, "list")      /* interactive list_reply */                                              \
-    X(STATUS, "status")  /* delivery status of something we sent */                               \
-    X(OTHER, "other")    /* media, location, ... : answered with a hint, never dropped silently */
+    X(BUTTON, "button") /* interactive button_reply or template quick-reply button */              \
+    X(LIST, "list")     /* interactive list_reply */                                               \
+    X(STATUS, "status") /* delivery status of something we sent */                                 \
+    X(OTHER, "other")   /* media, location, ... : answered with a hint, never dropped silently */
 
 enum sr_inbound_kind {
 #define SR_IK_ENUM(name, text) SR_IN_##name,
@@ -72,17 +72,17 @@ const char *sr_inbound_kind_name(enum sr_inbound_kind k);
 /* One normalised inbound item. */
 struct sr_inbound {
     enum sr_inbound_kind kind;
-    char *provider_id;  /* provider message id (wamid..., SM...), the dedupe key; for STATUS the
-                           id of the message the status is about */
-    char *sender;       /* citizen address as the provider gives it, digits only for phones
-                           ("6281234567890"); for STATUS the recipient of our message */
-    char *recipient;    /* our address (phone_number_id / To) */
-    char *text;         /* TEXT: body; BUTTON/LIST: the title shown */
-    char *payload;      /* BUTTON/LIST: the reply id / payload we set */
-    char *profile_name; /* optional display name; never logged */
+    char *provider_id;    /* provider message id (wamid..., SM...), the dedupe key; for STATUS the
+                             id of the message the status is about */
+    char *sender;         /* citizen address as the provider gives it, digits only for phones
+                             ("6281234567890"); for STATUS the recipient of our message */
+    char *recipient;      /* our address (phone_number_id / To) */
+    char *text;           /* TEXT: body; BUTTON/LIST: the title shown */
+    char *payload;        /* BUTTON/LIST: the reply id / payload we set */
+    char *profile_name;   /* optional display name; never logged */
     int64_t timestamp_ms; /* provider timestamp, 0 if none */
-    char *status;       /* STATUS: "sent", "delivered", "read", "failed" */
-    char *error_code;   /* STATUS failed: provider error code */
+    char *status;         /* STATUS: "sent", "delivered", "read", "failed" */
+    char *error_code;     /* STATUS failed: provider error code */
 };
 
 struct sr_inbound_batch {
@@ -127,13 +127,13 @@ int sr_reply_from_json(struct sr_reply *r, const char *json, size_t len);
 
 /* An outbound HTTP request built by a handler; the gateway's sender executes it. */
 struct sr_http_out {
-    char *method;       /* "POST" (or "GET") */
+    char *method; /* "POST" (or "GET") */
     char *url;
     char *content_type; /* NULL for none */
     char *body;
     size_t body_len;
-    char *bearer;       /* Authorization: Bearer ... or NULL */
-    char *basic_user;   /* HTTP basic auth, or NULL */
+    char *bearer;     /* Authorization: Bearer ... or NULL */
+    char *basic_user; /* HTTP basic auth, or NULL */
     char *basic_pass;
 };
 void sr_http_out_clear(struct sr_http_out *o);
@@ -149,23 +149,23 @@ void sr_http_answer_clear(struct sr_http_answer *a);
 
 /* What came back from an outbound send, classified by the handler. */
 enum sr_send_outcome {
-    SR_SEND_OK,        /* accepted by the provider */
-    SR_SEND_RETRY,     /* transient: timeout, 5xx, 429 */
-    SR_SEND_FAILED,    /* permanent: 4xx other than 429 */
-    SR_SEND_OPTED_OUT  /* the provider says the recipient opted out / blocked us */
+    SR_SEND_OK,       /* accepted by the provider */
+    SR_SEND_RETRY,    /* transient: timeout, 5xx, 429 */
+    SR_SEND_FAILED,   /* permanent: 4xx other than 429 */
+    SR_SEND_OPTED_OUT /* the provider says the recipient opted out / blocked us */
 };
 
 /* An officer from the registry (imported from CSV into the evaluation store, loaded read-only
  * at start-up). Strings owned by the registry that handed it out. */
 struct sr_officer {
-    const char *code;      /* short code citizens type, e.g. "BMK017"; unique, case-insensitive */
-    const char *nip;       /* 18 digits */
+    const char *code; /* short code citizens type, e.g. "BMK017"; unique, case-insensitive */
+    const char *nip;  /* 18 digits */
     const char *name;
     const char *unit_code;
     const char *unit_name;
-    const char *phone;     /* notification number (officer's own, not a citizen's) */
-    const char *role;      /* "officer" (rated only), "complaint" (handles complaints of the
-                              unit), "supervisor" (escalations of the unit) */
+    const char *phone; /* notification number (officer's own, not a citizen's) */
+    const char *role;  /* "officer" (rated only), "complaint" (handles complaints of the
+                          unit), "supervisor" (escalations of the unit) */
 };
 
 /* A unit (office) from the registry. */

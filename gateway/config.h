@@ -32,9 +32,9 @@ struct config {
         const char *clock_file; /* tests and drills only: file holding "now" in unix ms */
     } server;
     struct {
-        const char *host;       /* "127.0.0.1" */
-        int port;               /* 6379 */
-        const char *socket;     /* "" = use host:port */
+        const char *host;   /* "127.0.0.1" */
+        int port;           /* 6379 */
+        const char *socket; /* "" = use host:port */
         int db;
         const char *prefix;     /* "suara:" */
         int session_ttl_s;      /* 86400 */
@@ -48,16 +48,16 @@ struct config {
         const char *citizen_hash_key; /* secret, >= 16 bytes; HMAC key for citizen pseudonyms */
     } privacy;
     struct {
-        int session_idle_s;            /* 1800 */
-        const char *default_language;  /* "id" */
-        const char *officer_channel;   /* channel officers are messaged on; "" = first */
+        int session_idle_s;           /* 1800 */
+        const char *default_language; /* "id" */
+        const char *officer_channel;  /* channel officers are messaged on; "" = first */
     } dialog;
     struct {
-        int timeout_ms;         /* 10000 per attempt */
-        int max_attempts;       /* 5 */
-        int max_in_flight;      /* 64 per worker */
-        int backoff_min_ms;     /* 500 */
-        int backoff_max_ms;     /* 30000 */
+        int timeout_ms;     /* 10000 per attempt */
+        int max_attempts;   /* 5 */
+        int max_in_flight;  /* 64 per worker */
+        int backoff_min_ms; /* 500 */
+        int backoff_max_ms; /* 30000 */
     } sender;
     struct sr_channel_conf *channels;
     size_t n_channels;

@@ -20,15 +20,15 @@
 struct sender;
 
 struct sender_conf {
-    const char *consumer;   /* unique per worker, e.g. "<host>-<pid>-w0" */
-    int timeout_ms;         /* per attempt */
+    const char *consumer; /* unique per worker, e.g. "<host>-<pid>-w0" */
+    int timeout_ms;       /* per attempt */
     int connect_timeout_ms;
     int max_attempts;
-    int max_in_flight;      /* outbox entries being worked on at once */
+    int max_in_flight; /* outbox entries being worked on at once */
     int backoff_min_ms;
     int backoff_max_ms;
-    int block_ms;           /* outbox read block time, default 1000 */
-    int claim_idle_ms;      /* take over other consumers' entries idle this long, 60000 */
+    int block_ms;      /* outbox read block time, default 1000 */
+    int claim_idle_ms; /* take over other consumers' entries idle this long, 60000 */
     /* optional metrics hook: one call per finished entry */
     void (*on_outcome)(void *ud, const char *channel, enum sr_send_outcome o);
     void *on_outcome_ud;

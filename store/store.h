@@ -36,15 +36,15 @@
 struct store;
 
 struct store_conf {
-    const char *host;        /* used when unix_socket is NULL/"" */
+    const char *host; /* used when unix_socket is NULL/"" */
     int port;
     const char *unix_socket;
-    const char *prefix;      /* key prefix, "suara:" */
-    int db;                  /* SELECT db, 0 default */
-    int session_ttl_s;       /* default 86400 */
-    int dedupe_ttl_s;        /* default 604800 (7 days), never less */
-    int command_timeout_ms;  /* a command unanswered this long fails with SR_E_UNAVAILABLE */
-    int backoff_min_ms;      /* reconnect backoff, jittered, doubling up to backoff_max_ms */
+    const char *prefix;     /* key prefix, "suara:" */
+    int db;                 /* SELECT db, 0 default */
+    int session_ttl_s;      /* default 86400 */
+    int dedupe_ttl_s;       /* default 604800 (7 days), never less */
+    int command_timeout_ms; /* a command unanswered this long fails with SR_E_UNAVAILABLE */
+    int backoff_min_ms;     /* reconnect backoff, jittered, doubling up to backoff_max_ms */
     int backoff_max_ms;
     /* optional: called for every completed command with its round-trip in seconds (metrics) */
     void (*on_rtt)(void *ud, double seconds);
@@ -81,7 +81,7 @@ struct store_complaint_write {
     size_t record_len;
     long long expected_version; /* 0 = new ticket: conflict if it exists */
     const char *unit;
-    int open;                   /* SADD / SREM <p>open:<unit> */
+    int open;                      /* SADD / SREM <p>open:<unit> */
     int64_t due_first_response_ms; /* ZADD (>0) or ZREM (0) of the two SLA timer members */
     int64_t due_resolution_ms;
 };
@@ -89,17 +89,18 @@ struct store_complaint_write {
 struct store_commit {
     const char *channel;
     const char *sender;
-    const char *provider_id;     /* dedupe key with channel; required */
-    long long expected_version;  /* version the step started from; -1 = leave session alone */
-    const char *session;         /* new session JSON; NULL = clear session (and its expiry) */
+    const char *provider_id;    /* dedupe key with channel; required */
+    long long expected_version; /* version the step started from; -1 = leave session alone */
+    const char *session;        /* new session JSON; NULL = clear session (and its expiry) */
     size_t session_len;
-    int64_t expires_at_ms;       /* with a session: register for idle expiry (0 = don't) */
-    const char *const *events;   /* event JSON strings -> <p>events */
+    int64_t expires_at_ms;     /* with a session: register for idle expiry (0 = don't) */
+    const char *const *events; /* event JSON strings -> <p>events */
     size_t n_events;
-    const char *const *replies;  /* reply JSON strings (sr_reply_to_json) -> <p>outbox */
+    const char *const *replies; /* reply JSON strings (sr_reply_to_json) -> <p>outbox */
     size_t n_replies;
-    const struct store_complaint_write *complaint; /* NULL: none; version-checked like the session */
-    const char *const *feed;     /* JSON strings PUBLISHed on <p>feed after the writes */
+    const struct store_complaint_write
+        *complaint;          /* NULL: none; version-checked like the session */
+    const char *const *feed; /* JSON strings PUBLISHed on <p>feed after the writes */
     size_t n_feed;
 };
 

@@ -21,19 +21,19 @@ struct writer_conf {
     int redis_port;
     const char *redis_socket; /* preferred when set */
     int redis_db;
-    const char *prefix;       /* "suara:" */
-    const char *db_path;      /* SQLite file */
-    const char *consumer;     /* consumer name, unique per process */
-    int batch_max;            /* entries per transaction, default 500 */
-    int block_ms;             /* XREADGROUP BLOCK, default 1000 */
+    const char *prefix;   /* "suara:" */
+    const char *db_path;  /* SQLite file */
+    const char *consumer; /* consumer name, unique per process */
+    int batch_max;        /* entries per transaction, default 500 */
+    int block_ms;         /* XREADGROUP BLOCK, default 1000 */
 };
 
 struct writer_stats {
-    uint64_t applied;     /* events newly written */
-    uint64_t batches;     /* committed transactions */
-    uint64_t errors;      /* failed attempts (retried) */
+    uint64_t applied;       /* events newly written */
+    uint64_t batches;       /* committed transactions */
+    uint64_t errors;        /* failed attempts (retried) */
     int64_t last_commit_ms; /* wall time of the last commit, 0 if none */
-    int healthy;          /* 1 if the last attempt succeeded (for /readyz) */
+    int healthy;            /* 1 if the last attempt succeeded (for /readyz) */
 };
 
 /* Starts the thread. NULL on error (eb filled). Strings in conf are copied. */
