@@ -141,6 +141,15 @@ static const char *const migrations[] = {
     "  action TEXT NOT NULL,"
     "  detail TEXT);"
     "CREATE INDEX audit_log_at ON audit_log(at);",
+    /* 3: recorded service visits (verified ratings); indexes for the statistics */
+    "CREATE TABLE visits ("
+    "  id INTEGER PRIMARY KEY,"
+    "  officer_code TEXT NOT NULL COLLATE NOCASE,"
+    "  citizen TEXT NOT NULL,"
+    "  at INTEGER NOT NULL);"
+    "CREATE INDEX visits_citizen ON visits(citizen, officer_code, at);"
+    "CREATE INDEX surveys_completed ON surveys(completed_at);"
+    "CREATE INDEX surveys_started ON surveys(started_at);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -297,6 +306,24 @@ void evalstore_close(struct evalstore *es)
         sqlite3_finalize(es->stmt[i]);
     sqlite3_close(es->db);
     free(es);
+}
+
+enum sr_err evalstore_record_visit(struct evalstore *es, const char *officer_code,
+                                   const char *citizen, int64_t at_ms, struct sr_errbuf *eb)
+{
+    if (!officer_code || !*officer_code || !citizen || !*citizen || at_ms <= 0)
+        return sr_errf(eb, SR_E_INVALID, "a visit needs an officer, a citizen and a time");
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(es->db,
+                           "INSERT INTO visits (officer_code, citizen, at) VALUES (?1, ?2, ?3)", -1,
+                           &st, NULL) != SQLITE_OK)
+        return es_sql_err(es, "prepare visit", eb);
+    es_bind_str(st, 1, officer_code);
+    es_bind_str(st, 2, citizen);
+    sqlite3_bind_int64(st, 3, at_ms);
+    enum sr_err e = es_step_done(es, st, "insert visit", eb);
+    sqlite3_finalize(st);
+    return e;
 }
 
 int evalstore_ping(struct evalstore *es)

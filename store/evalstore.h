@@ -92,6 +92,11 @@ size_t evalstore_registry_unit_handlers(void *registry, const char *unit,
                                         const struct sr_officer **out, size_t max);
 const struct sr_officer *evalstore_registry_unit_supervisor(void *registry, const char *unit);
 
+/* Records a service visit of a citizen (pseudonym) to an officer at at_ms: ratings of that
+ * officer by that citizen in the 7 days after count as verified (stats.h). */
+enum sr_err evalstore_record_visit(struct evalstore *es, const char *officer_code,
+                                   const char *citizen, int64_t at_ms, struct sr_errbuf *eb);
+
 /* SELECT 1 on the connection: 0 if reachable. */
 int evalstore_ping(struct evalstore *es);
 
