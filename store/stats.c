@@ -350,29 +350,22 @@ static enum sr_err fetch_rt(struct stats *s, const struct stats_filter *f, int64
                             struct rt_rows *r, struct sr_errbuf *eb)
 {
     const char *cl = f->clock == STATS_CLOCK_WORKING ? "work" : "wall";
-    char *fr_key = stats_key_sql(
-        f->group, "c.opened_at",
-        f->group == STATS_GROUP_OFFICER ? "COALESCE(c.first_response_by, c.officer_code)" : NULL);
-    char *res_key = stats_key_sql(
-        f->group, "c.opened_at",
-        f->group == STATS_GROUP_OFFICER ? "COALESCE(c.resolved_by, c.officer_code)" : NULL);
-    if (f->group == STATS_GROUP_UNIT || f->group == STATS_GROUP_CATEGORY) {
-        free(fr_key);
-        free(res_key);
-        const char *col = f->group == STATS_GROUP_UNIT ? "c.unit_code" : "c.category";
-        fr_key = sr_strdup(col);
-        res_key = sr_strdup(col);
-    }
+    /* whose figure it is: who answered first; who resolved, or while unresolved who answered */
+    static const char fr_who[] = "COALESCE(c.first_response_by, c.officer_code)";
+    static const char res_who[] = "COALESCE(c.resolved_by, c.first_response_by, c.officer_code)";
+    const char *col = f->group == STATS_GROUP_UNIT ? "c.unit_code" : "c.category";
+    int officer = f->group == STATS_GROUP_OFFICER;
+    char *fr_key = stats_key_sql(f->group, "c.opened_at", officer ? fr_who : col);
+    char *res_key = stats_key_sql(f->group, "c.opened_at", officer ? res_who : col);
     char *sql = sr_asprintf(
         "SELECT %s, %s, c.first_response_%s_ms, c.sla_first_response_met, "
         "c.first_response_at IS NULL AND c.due_first_response < ?6, c.resolution_%s_ms, "
-        "c.sla_resolution_met, c.resolved_at IS NULL AND c.due_resolution < ?6, "
-        "COALESCE(c.first_response_by, c.officer_code), COALESCE(c.resolved_by, c.officer_code) "
+        "c.sla_resolution_met, c.resolved_at IS NULL AND c.due_resolution < ?6, %s, %s "
         "FROM complaints c WHERE c.opened_at >= ?1 AND c.opened_at < ?2 "
         "AND (?3 IS NULL OR c.unit_code = ?3) AND (?5 IS NULL OR c.category = ?5) "
         "AND (?4 IS NULL OR c.officer_code = ?4 OR c.first_response_by = ?4 "
         "OR c.resolved_by = ?4)",
-        fr_key, res_key, cl, cl);
+        fr_key, res_key, cl, cl, fr_who, res_who);
     free(fr_key);
     free(res_key);
     sqlite3_stmt *st = stats_prepare(s, sql, eb);
