@@ -6,10 +6,12 @@
  *   suara import-officers -c FILE CSV   import units and officers into the evaluation store
  *   suara config-help                   list every config key
  *   suara token create|list|revoke ...  API and feed tokens (see cli_token.h)
+ *   suara stats response-times|...      statistics in the terminal (see cli_stats.h)
  * Serving: load config, open the evaluation store and the officer registry, load the dialogs,
  * start the writer and the workers, then wait for SIGTERM / SIGINT and drain.
  */
 #include "app.h"
+#include "cli_stats.h"
 #include "cli_token.h"
 #include "roster.h"
 #include "worktime.h"
@@ -36,7 +38,8 @@ static int usage(void)
                     "       suara check-config -c FILE     (or: suara --check-config -c FILE)\n"
                     "       suara import-officers -c FILE officers.csv\n"
                     "       suara config-help\n"
-                    "       suara token create|list|revoke ... -c FILE\n");
+                    "       suara token create|list|revoke ... -c FILE\n"
+                    "       suara stats response-times|satisfaction|complaints ... -c FILE\n");
     return 2;
 }
 
@@ -259,9 +262,9 @@ static int cmd_serve(const struct opts *o)
     return rc;
 }
 
-/* `suara token ...` has options of its own: only -c FILE is taken here, cli_token reads the
- * rest (and skips the -c pair). */
-static int cmd_token(int argc, char **argv)
+/* `suara token ...` and `suara stats ...` have options of their own: only -c FILE is taken
+ * here, the command reads the rest (and skips the -c pair). */
+static int cmd_sub(int argc, char **argv, int (*run)(const struct config *, int, char **))
 {
     const char *path = getenv("SUARA_CONFIG");
     for (int i = 1; i + 1 < argc; i++)
@@ -270,7 +273,7 @@ static int cmd_token(int argc, char **argv)
     struct config *cfg = load_config(path);
     if (!cfg)
         return 1;
-    int rc = cli_token(cfg, argc - 1, argv + 1);
+    int rc = run(cfg, argc - 1, argv + 1);
     config_free(cfg);
     return rc;
 }
@@ -279,7 +282,9 @@ int main(int argc, char **argv)
 {
     sr_mem_init();
     if (argc > 1 && strcmp(argv[1], "token") == 0)
-        return cmd_token(argc, argv);
+        return cmd_sub(argc, argv, cli_token);
+    if (argc > 1 && strcmp(argv[1], "stats") == 0)
+        return cmd_sub(argc, argv, cli_stats);
     struct opts o = {0};
     if (parse_opts(argc, argv, &o) < 0)
         return usage();

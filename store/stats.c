@@ -113,6 +113,67 @@ int stats_parse_time(const char *s, int64_t *out_ms)
     return 0;
 }
 
+/* The local date of a day number (Howard Hinnant's civil_from_days). */
+static void civil_from_days(int64_t z, int *y, int *m)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static void current_quarter(int64_t now_ms, int64_t *from, int64_t *to)
+{
+    int y, m;
+    civil_from_days((now_ms + STATS_LOCAL_OFFSET_MS) / STATS_DAY_MS, &y, &m);
+    int q0 = (m - 1) / 3 * 3 + 1;
+    *from = days_from_civil(y, q0, 1) * STATS_DAY_MS - STATS_LOCAL_OFFSET_MS;
+    *to = (q0 == 10 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, q0 + 3, 1)) * STATS_DAY_MS -
+          STATS_LOCAL_OFFSET_MS;
+}
+
+/* A code parameter: 1-32 of [A-Za-z0-9-_]. */
+static int valid_code(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 32 &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == n;
+}
+
+const char *stats_filter_parse(struct stats_filter *f, stats_param_fn *get, void *ud,
+                               int64_t now_ms)
+{
+    memset(f, 0, sizeof(*f));
+    current_quarter(now_ms, &f->from_ms, &f->to_ms);
+    const char *v;
+    if ((v = get(ud, "from")) && stats_parse_time(v, &f->from_ms) < 0)
+        return "from";
+    if ((v = get(ud, "to")) && stats_parse_time(v, &f->to_ms) < 0)
+        return "to";
+    if (f->from_ms >= f->to_ms)
+        return get(ud, "to") ? "to" : "from";
+    static const char *const codes[] = {"unit", "officer", "category"};
+    const char **dst[] = {&f->unit, &f->officer, &f->category};
+    for (size_t i = 0; i < 3; i++)
+        if ((v = get(ud, codes[i])) && *v) {
+            if (!valid_code(v))
+                return codes[i];
+            *dst[i] = v;
+        }
+    if ((v = get(ud, "group_by")) && stats_parse_group(v, &f->group) < 0)
+        return "group_by";
+    if ((v = get(ud, "clock")) && stats_parse_clock(v, &f->clock) < 0)
+        return "clock";
+    if ((v = get(ud, "compare")) && strcmp(v, "previous") != 0)
+        return "compare";
+    f->compare_previous = v != NULL;
+    return NULL;
+}
+
 /* ---------------------------------------------------------------- helpers */
 
 char *stats_key_sql(enum stats_group g, const char *time_col, const char *code_col)

@@ -44,8 +44,8 @@ void stats_close(struct stats *s); /* NULL is fine */
 
 #define STATS_GROUPS(X)                                                                            \
     X(NONE, "none")                                                                                \
-    X(OFFICER, "officer") X(UNIT, "unit") X(CATEGORY, "category") X(MONTH, "month")                \
-        X(QUARTER, "quarter")
+    X(OFFICER, "officer")                                                                          \
+    X(UNIT, "unit") X(CATEGORY, "category") X(MONTH, "month") X(QUARTER, "quarter")
 enum stats_group {
 #define STATS_GROUP_ENUM(name, text) STATS_GROUP_##name,
     STATS_GROUPS(STATS_GROUP_ENUM)
@@ -69,6 +69,14 @@ int stats_parse_group(const char *s, enum stats_group *out);
 int stats_parse_clock(const char *s, enum stats_clock *out);
 int stats_parse_time(const char *s, int64_t *out_ms);
 const char *stats_group_name(enum stats_group g);
+
+/* Fills f from named parameters (the API's query string, the CLI's flags): from, to, unit,
+ * officer, category, group_by, clock, compare ("previous"). get returns a parameter's value or
+ * NULL; the strings must outlive f. A missing period is the current local quarter (from its
+ * first day to the first day of the next). Returns NULL, or the name of the bad parameter. */
+typedef const char *stats_param_fn(void *ud, const char *name);
+const char *stats_filter_parse(struct stats_filter *f, stats_param_fn *get, void *ud,
+                               int64_t now_ms);
 
 /* {"filter": {...}, "groups": [{"key": "BMK002"|null, "first_response": {"count", "mean_ms",
  *  "p50_ms", "p90_ms", "max_ms", "within_sla", "open_past_deadline"}, "resolution": {...}}],

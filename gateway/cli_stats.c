@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The `suara stats` command (see cli_stats.h): flags become the API's parameter names
+ * (--group-by -> group_by), parsed by the same stats_filter_parse, printed by the same table
+ * builder as the CSV export.
+ */
+#include "cli_stats.h"
+
+#include "app.h"
+#include "evalstore.h"
+#include "stats.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PARAMS 16
+
+static const struct {
+    const char *flag, *param;
+} flags[] = {
+    {"--from", "from"},         {"--to", "to"},
+    {"--unit", "unit"},         {"--officer", "officer"},
+    {"--category", "category"}, {"--group-by", "group_by"},
+    {"--clock", "clock"},       {"--compare", "compare"},
+};
+
+struct params {
+    const char *name[MAX_PARAMS], *value[MAX_PARAMS];
+    size_t n;
+    int csv;
+};
+
+static const char *param(void *ud, const char *name)
+{
+    const struct params *p = ud;
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->name[i], name) == 0)
+            return p->value[i];
+    return NULL;
+}
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: suara stats response-times|satisfaction|complaints -c FILE\n"
+            "         [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--unit CODE] [--officer CODE]\n"
+            "         [--category CODE] [--group-by none|officer|unit|category|month|quarter]\n"
+            "         [--clock wall|working] [--compare previous] [--csv]\n");
+    return 2;
+}
+
+/* -1 on an unknown flag or a missing value. */
+static int parse_flags(int argc, char **argv, struct params *p)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--csv") == 0) {
+            p->csv = 1;
+            continue;
+        }
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+            i++;
+            continue;
+        }
+        size_t k = 0, n = sizeof(flags) / sizeof(flags[0]);
+        while (k < n && strcmp(argv[i], flags[k].flag) != 0)
+            k++;
+        if (k == n || i + 1 >= argc || p->n == MAX_PARAMS)
+            return -1;
+        p->name[p->n] = flags[k].param;
+        p->value[p->n++] = argv[++i];
+    }
+    return 0;
+}
+
+static enum sr_err run(struct stats *s, const char *what, const struct stats_filter *f,
+                       json_t **out, struct sr_errbuf *eb)
+{
+    if (strcmp(what, "response-times") == 0)
+        return stats_response_times(s, f, app_now_ms(), out, eb);
+    if (strcmp(what, "satisfaction") == 0)
+        return stats_satisfaction(s, f, out, eb);
+    return stats_complaints(s, f, out, eb);
+}
+
+int cli_stats(const struct config *cfg, int argc, char **argv)
+{
+    if (argc > 0 && strcmp(argv[0], "stats") == 0)
+        argc--, argv++;
+    if (argc < 1 || !cfg)
+        return usage();
+    const char *what = argv[0];
+    if (strcmp(what, "response-times") != 0 && strcmp(what, "satisfaction") != 0 &&
+        strcmp(what, "complaints") != 0)
+        return usage();
+    struct params p = {0};
+    if (parse_flags(argc - 1, argv + 1, &p) < 0)
+        return usage();
+    struct stats_filter f;
+    const char *bad = stats_filter_parse(&f, param, &p, app_now_ms());
+    if (bad) {
+        for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+            if (strcmp(flags[k].param, bad) == 0)
+                fprintf(stderr, "suara: bad %s\n", flags[k].flag);
+        return 2;
+    }
+    struct sr_errbuf eb = {{0}};
+    /* the schema may predate the statistics: migrate it first, as the gateway would */
+    struct evalstore *es = evalstore_open(cfg->store.sqlite_path, EVALSTORE_WRITE, &eb);
+    evalstore_close(es);
+    struct stats *s = es ? stats_open(cfg->store.sqlite_path, &eb) : NULL;
+    json_t *res = NULL;
+    if (!s || run(s, what, &f, &res, &eb) != SR_E_OK) {
+        fprintf(stderr, "suara: %s\n", eb.msg);
+        stats_close(s);
+        return 1;
+    }
+    if (p.csv) {
+        size_t len = 0;
+        char *csv = stats_csv(res, &len);
+        fwrite(csv, 1, len, stdout);
+        free(csv);
+    } else {
+        stats_print_table(stdout, res);
+    }
+    json_decref(res);
+    stats_close(s);
+    return 0;
+}
