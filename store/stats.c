@@ -25,6 +25,9 @@ struct stats *stats_open(const char *sqlite_path, struct sr_errbuf *eb)
         return NULL;
     }
     sqlite3_busy_timeout(db, 5000);
+    /* a year's complaints are read per query: map the file rather than pread it page by page,
+     * and keep the hot index pages of repeated queries (16 MiB per connection) */
+    sqlite3_exec(db, "PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384", NULL, NULL, NULL);
     struct stats *s = sr_calloc(1, sizeof(*s));
     s->db = db;
     return s;
@@ -298,7 +301,7 @@ json_t *stats_map_to_array(json_t *map)
 /* ---------------------------------------------------------------- response times */
 
 struct sample {
-    const char *key; /* points into the key pool; "" = null key */
+    const char *key; /* interned in the key pool (equal keys, equal pointers); "" = null key */
     int64_t v;
     int met; /* 1 within the deadline, 0 not, -1 unknown */
 };
@@ -320,8 +323,12 @@ static void samples_add(struct samples *s, const char *key, int64_t v, int met)
 static int cmp_sample(const void *pa, const void *pb)
 {
     const struct sample *a = pa, *b = pb;
-    int c = strcmp(a->key, b->key);
-    return c ? c : (a->v > b->v) - (a->v < b->v);
+    /* keys are interned (one pointer per distinct key): grouping needs only equal keys
+     * adjacent, and the groups are ordered by name later, so compare the pointers */
+    uintptr_t ka = (uintptr_t)a->key, kb = (uintptr_t)b->key;
+    if (ka != kb)
+        return (ka > kb) - (ka < kb);
+    return (a->v > b->v) - (a->v < b->v);
 }
 
 /* Nearest rank: the ceil(p/100 * n)-th smallest of sorted v[0..n). */
@@ -371,10 +378,11 @@ static void bump(json_t *counts, const char *key)
 /* Sorts the samples and sets map[key][name] for every group they have. */
 static void aggregate(json_t *map, struct samples *s, json_t *overdue, const char *name)
 {
-    qsort(s->a, s->n, sizeof(*s->a), cmp_sample);
+    if (s->n)
+        qsort(s->a, s->n, sizeof(*s->a), cmp_sample); /* a is NULL when empty */
     for (size_t i = 0; i < s->n;) {
         size_t j = i;
-        while (j < s->n && strcmp(s->a[j].key, s->a[i].key) == 0)
+        while (j < s->n && s->a[j].key == s->a[i].key)
             j++;
         json_t *od = json_object_get(overdue, s->a[i].key);
         json_object_set_new(group_of(map, s->a[i].key), name,
