@@ -73,11 +73,20 @@ static int parse_flags(int argc, char **argv, struct params *p)
     return 0;
 }
 
+/* "Now" as the gateway sees it: the drill clock file (server.clock_file) when set. */
+static int64_t domain_now(const struct config *cfg)
+{
+    struct app a;
+    memset(&a, 0, sizeof(a));
+    a.cfg = cfg;
+    return app_domain_now(&a);
+}
+
 static enum sr_err run(struct stats *s, const char *what, const struct stats_filter *f,
-                       json_t **out, struct sr_errbuf *eb)
+                       int64_t now_ms, json_t **out, struct sr_errbuf *eb)
 {
     if (strcmp(what, "response-times") == 0)
-        return stats_response_times(s, f, app_now_ms(), out, eb);
+        return stats_response_times(s, f, now_ms, out, eb);
     if (strcmp(what, "satisfaction") == 0)
         return stats_satisfaction(s, f, out, eb);
     return stats_complaints(s, f, out, eb);
@@ -97,7 +106,8 @@ int cli_stats(const struct config *cfg, int argc, char **argv)
     if (parse_flags(argc - 1, argv + 1, &p) < 0)
         return usage();
     struct stats_filter f;
-    const char *bad = stats_filter_parse(&f, param, &p, app_now_ms());
+    int64_t now_ms = domain_now(cfg);
+    const char *bad = stats_filter_parse(&f, param, &p, now_ms);
     if (bad) {
         for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
             if (strcmp(flags[k].param, bad) == 0)
@@ -110,7 +120,7 @@ int cli_stats(const struct config *cfg, int argc, char **argv)
     evalstore_close(es);
     struct stats *s = es ? stats_open(cfg->store.sqlite_path, &eb) : NULL;
     json_t *res = NULL;
-    if (!s || run(s, what, &f, &res, &eb) != SR_E_OK) {
+    if (!s || run(s, what, &f, now_ms, &res, &eb) != SR_E_OK) {
         fprintf(stderr, "suara: %s\n", eb.msg);
         stats_close(s);
         return 1;
