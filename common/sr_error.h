@@ -15,6 +15,7 @@
     X(NOMEM, 500, "out of memory")                                                                 \
     X(INVALID, 400, "malformed request")                                                           \
     X(SIGNATURE, 401, "bad signature")                                                             \
+    X(UNAUTHORIZED, 401, "missing, unknown or revoked token")                                      \
     X(FORBIDDEN, 403, "forbidden")                                                                 \
     X(NOT_FOUND, 404, "not found")                                                                 \
     X(METHOD, 405, "method not allowed")                                                           \

@@ -10,6 +10,7 @@
  * Serving: load config, open the evaluation store and the officer registry, load the dialogs,
  * start the writer and the workers, then wait for SIGTERM / SIGINT and drain.
  */
+#include "api.h"
 #include "app.h"
 #include "cli_stats.h"
 #include "cli_token.h"
@@ -162,6 +163,7 @@ static int prepare_app(struct app *a, const struct config *cfg)
         return -1;
     }
     SR_LOG(INFO, "main", NULL, "on-duty roster: %zu shift(s)", roster_count(a->roster));
+    a->throttle = api_throttle_new();
     const char *oc = cfg->dialog.officer_channel;
     a->officer_channel = oc && oc[0] ? oc : cfg->channels[0].name;
     const char **names = sr_calloc(cfg->n_channels + 1, sizeof(*names));
@@ -203,6 +205,7 @@ static void free_app(struct app *a)
     dialog_engine_free((struct dialog_engine *)a->dialogs);
     worktime_free((struct worktime *)a->worktime);
     roster_free((struct roster *)a->roster);
+    api_throttle_free(a->throttle);
     evalstore_registry_free(a->registry);
     free(a->channels);
 }

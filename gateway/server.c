@@ -16,19 +16,20 @@
 #include <string.h>
 #include <time.h>
 
-enum route { ROUTE_OTHER, ROUTE_WEBHOOK, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS };
+enum route { ROUTE_OTHER, ROUTE_WEBHOOK, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_API };
 
-static const char *const route_names[] = {"other", "webhook", "healthz", "readyz", "metrics"};
+static const char *const route_names[] = {"other",  "webhook", "healthz",
+                                          "readyz", "metrics", "api"};
+
+#define API_BODY_LIMIT 65536
 
 static const struct {
     const char *path;
     int prefix; /* 1: path is a prefix, the rest names the channel */
     enum route route;
 } routes[] = {
-    {"/webhooks/", 1, ROUTE_WEBHOOK},
-    {"/healthz", 0, ROUTE_HEALTHZ},
-    {"/readyz", 0, ROUTE_READYZ},
-    {"/metrics", 0, ROUTE_METRICS},
+    {"/webhooks/", 1, ROUTE_WEBHOOK}, {"/healthz", 0, ROUTE_HEALTHZ}, {"/readyz", 0, ROUTE_READYZ},
+    {"/metrics", 0, ROUTE_METRICS},   {"/api/v1/", 1, ROUTE_API},
 };
 
 /* Headers a handler may need. token < 0: a custom header, looked up by name. */
@@ -44,6 +45,9 @@ static const struct {
     {"x-forwarded-proto", -1},
     {"x-forwarded-host", -1},
     {"x-telegram-bot-api-secret-token", -1},
+    {"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
+    {"accept", WSI_TOKEN_HTTP_ACCEPT},
+    {"idempotency-key", -1},
 };
 
 struct pss {
@@ -66,7 +70,17 @@ static void request_free(struct gw_request *r)
     free(r->body);
     free(r->content_type);
     free(r->resp);
+    free(r->extra_header[0]);
+    free(r->extra_header[1]);
     free(r);
+}
+
+void gw_respond_header(struct gw_request *r, const char *name, const char *value)
+{
+    free(r->extra_header[0]);
+    free(r->extra_header[1]);
+    r->extra_header[0] = sr_strdup(name);
+    r->extra_header[1] = sr_strdup(value);
 }
 
 void gw_request_hold(struct gw_request *r)
@@ -253,7 +267,7 @@ static int find_route(struct gw_request *r, const char *uri)
         if (routes[i].prefix ? strncmp(uri, routes[i].path, n) == 0
                              : strcmp(uri, routes[i].path) == 0) {
             r->route = routes[i].route;
-            if (routes[i].prefix)
+            if (routes[i].route == ROUTE_WEBHOOK)
                 r->channel = app_channel_find(r->w->app, uri + n, strlen(uri + n));
             return 1;
         }
@@ -286,6 +300,37 @@ static struct gw_request *request_new(struct worker *w, struct lws *wsi, const c
     return r;
 }
 
+/* Content-Length of the request, 0 if none. */
+static unsigned long long declared_length(const struct gw_request *r, int *present)
+{
+    const char *cl = sr_http_in_header(
+        &(struct sr_http_in){.headers = r->headers, .n_headers = r->n_headers}, "content-length");
+    *present = cl != NULL;
+    return cl ? strtoull(cl, NULL, 10) : 0;
+}
+
+/* /api/v1/: GET now, POST once its body (at most API_BODY_LIMIT) is in. */
+static void on_api(struct gw_request *r, int is_get, int is_post)
+{
+    int present = 0;
+    if (is_get) {
+        api_request(r);
+    } else if (!is_post) {
+        gw_respond_error(r, SR_E_METHOD, "use GET or POST");
+    } else if (r->w->draining) {
+        gw_respond_error(r, SR_E_UNAVAILABLE, "shutting down");
+    } else {
+        r->body_limit = API_BODY_LIMIT;
+        unsigned long long declared = declared_length(r, &present);
+        if (declared > r->body_limit) {
+            r->too_large = 1;
+            gw_respond_error(r, SR_E_TOO_LARGE, "body exceeds 64 KiB");
+        } else if (present && declared == 0) {
+            api_request(r);
+        }
+    }
+}
+
 /* Route the request once its headers are in. Returns -1 to drop the connection. */
 static int on_http(struct worker *w, struct pss *pss, struct lws *wsi, const char *uri)
 {
@@ -295,6 +340,8 @@ static int on_http(struct worker *w, struct pss *pss, struct lws *wsi, const cha
     int is_get = strcmp(r->method, "GET") == 0, is_post = strcmp(r->method, "POST") == 0;
     if (!known) {
         gw_respond_error(r, SR_E_NOT_FOUND, "no such route");
+    } else if (r->route == ROUTE_API) {
+        on_api(r, is_get, is_post);
     } else if (r->route != ROUTE_WEBHOOK) {
         if (is_get)
             answer_probe(r);
@@ -344,34 +391,67 @@ static void on_body(struct gw_request *r, const void *in, size_t len)
     r->body[r->body_len] = '\0';
 }
 
-/* Writes headers on the first writable slot and the body on the next. */
+/* status line + headers + body of an answer written in one lws_write (see on_writeable) */
+#define GW_ONE_WRITE_MAX 4096
+
+/* Adds the status line and headers of r's answer at *p and terminates the header block. */
+static int add_answer_headers(struct gw_request *r, unsigned char **p, unsigned char *end)
+{
+    struct lws *wsi = r->wsi;
+    return lws_add_http_common_headers(wsi, (unsigned)r->status, r->content_type,
+                                       (lws_filepos_t)r->resp_len, p, end) ||
+           lws_add_http_header_by_name(wsi, (const unsigned char *)"x-request-id:",
+                                       (const unsigned char *)r->id, (int)strlen(r->id), p, end) ||
+           (r->extra_header[0] &&
+            lws_add_http_header_by_name(wsi, (const unsigned char *)r->extra_header[0],
+                                        (const unsigned char *)r->extra_header[1],
+                                        (int)strlen(r->extra_header[1]), p, end)) ||
+           lws_finalize_http_header(wsi, p, end);
+}
+
+static int answer_done(struct gw_request *r)
+{
+    if (r->too_large)
+        return -1; /* the rest of the body is still on the wire: close */
+    return lws_http_transaction_completed(r->wsi) ? -1 : 0;
+}
+
+/* On HTTP/1.1 the status line, headers and body leave in ONE lws_write (one send, one writable
+ * slot: a second slot costs two epoll_ctl and a loop turn per request). An h2 stream (headers
+ * and data are separate frames) or a body larger than the stack buffer (/metrics) writes the
+ * headers now and the body on the next writable slot. */
 static int on_writeable(struct gw_request *r)
 {
     if (!r->answered)
         return 0;
     struct lws *wsi = r->wsi;
-    if (!r->headers_sent) {
-        unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
-                                           *end = buf + sizeof(buf) - 1;
-        if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->content_type,
-                                        (lws_filepos_t)r->resp_len, &p, end) ||
-            lws_add_http_header_by_name(
-                wsi, (const unsigned char *)"x-request-id:", (const unsigned char *)r->id,
-                (int)strlen(r->id), &p, end) ||
-            lws_finalize_write_http_header(wsi, start, &p, end))
+    if (r->headers_sent) {
+        if (lws_write(wsi, r->resp + LWS_PRE, r->resp_len, LWS_WRITE_HTTP_FINAL) !=
+            (int)r->resp_len)
             return -1;
-        r->headers_sent = 1;
-        if (r->resp_len) {
-            lws_callback_on_writable(wsi);
-            return 0;
-        }
-    } else if (lws_write(wsi, r->resp + LWS_PRE, r->resp_len, LWS_WRITE_HTTP_FINAL) !=
-               (int)r->resp_len) {
-        return -1;
+        return answer_done(r);
     }
-    if (r->too_large)
-        return -1; /* the rest of the body is still on the wire: close */
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    unsigned char buf[LWS_PRE + GW_ONE_WRITE_MAX], *start = buf + LWS_PRE, *p = start,
+                                                   *end = buf + sizeof(buf) - 1;
+    if (add_answer_headers(r, &p, end))
+        return -1;
+    r->headers_sent = 1;
+    size_t hlen = (size_t)(p - start);
+    if (lws_get_network_wsi(wsi) == wsi && r->resp_len <= (size_t)(end - p)) {
+        if (r->resp_len)
+            memcpy(p, r->resp + LWS_PRE, r->resp_len);
+        if (lws_write(wsi, start, hlen + r->resp_len, LWS_WRITE_HTTP_FINAL) !=
+            (int)(hlen + r->resp_len))
+            return -1;
+        return answer_done(r);
+    }
+    if (lws_write(wsi, start, hlen, LWS_WRITE_HTTP_HEADERS) != (int)hlen)
+        return -1;
+    if (r->resp_len) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    return answer_done(r);
 }
 
 static void on_closed(struct pss *pss)
@@ -402,7 +482,9 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
             on_body(pss->req, in, len);
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (pss->req && !pss->req->answered)
+        if (pss->req && !pss->req->answered && pss->req->route == ROUTE_API)
+            api_request(pss->req);
+        else if (pss->req && !pss->req->answered)
             webhook_post(pss->req);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:

@@ -70,6 +70,7 @@ struct gw_request {
     size_t resp_len;
     int answered; /* the answer is set */
     int headers_sent;
+    char *extra_header[2]; /* one more response header: name ("retry-after:"), value; owned */
 };
 
 /* Sets the answer (takes body, which may be NULL) and asks lws for a write slot. */
@@ -77,12 +78,17 @@ void gw_respond(struct gw_request *r, int status, const char *content_type, cons
                 size_t len);
 /* Answers {"error": "<errname lower>", "detail": "..."} with the error's HTTP status. */
 void gw_respond_error(struct gw_request *r, enum sr_err e, const char *detail);
+/* Adds one header (name with its colon, e.g. "www-authenticate:") to the answer set next. */
+void gw_respond_header(struct gw_request *r, const char *name, const char *value);
 /* Reference counting across the async pipeline. */
 void gw_request_hold(struct gw_request *r);
 void gw_request_release(struct gw_request *r);
 
 /* The libwebsockets protocol table for a worker's context. */
 extern const struct lws_protocols gw_protocols[];
+
+/* api.c: everything under /api/v1/ (GET when the headers are in, POST when the body is) */
+void api_request(struct gw_request *r);
 
 /* webhook.c */
 void webhook_get(struct gw_request *r);

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internal to the API (api*.c): the route table and the hand-over between the loop (api.c) and
+ * the thread pool (api_work.c).
+ */
+#ifndef API_INT_H
+#define API_INT_H
+
+#include "server.h"
+
+enum api_op {
+    API_OP_OPENAPI,
+    API_OP_RESPONSE_TIMES,
+    API_OP_SATISFACTION,
+    API_OP_COMPLAINTS,
+    API_OP_OPEN,
+    API_OP_ACKNOWLEDGE,
+    API_OP_REPLY,
+    API_OP_RESOLVE,
+    API_OP_VISIT,
+};
+
+enum { API_ADMIN = 1, API_SUPERVISOR = 2, API_OFFICER = 4 }; /* role bits */
+
+struct api_route {
+    const char *method, *path;
+    enum api_op op;
+    unsigned roles; /* 0: no token needed */
+    int csv;        /* a ".csv" suffix is accepted */
+};
+extern const struct api_route api_route_table[];
+
+/* Queues the request on the loop's thread pool (token check, scope, query) and answers it when
+ * the work comes back. Borrowed: everything (copied). */
+void api_work_start(struct gw_request *r, const struct api_route *rt, const char *token,
+                    const char *ticket, int csv, const char *idem_key, const char *addr);
+
+/* Counts a failed (or clears after a good) authentication from addr. Any thread. */
+void api_throttle_record(struct api_throttle *t, const char *addr, int failed, uint64_t now);
+/* 401 with WWW-Authenticate: Bearer. */
+void api_respond_unauthorized(struct gw_request *r, const char *detail);
+
+#endif
