@@ -31,8 +31,11 @@
 
 static char clock_path[512];
 
+static long long clock_now = MONDAY_0900;
+
 static void set_clock(long long ms)
 {
+    clock_now = ms;
     FILE *f = fopen(clock_path, "w");
     assert_non_null(f);
     fprintf(f, "%lld\n", ms);
@@ -56,15 +59,16 @@ static int setup(void **state)
     return e2e_setup(state);
 }
 
-/* The newest ticket opened for a unit, from the evaluation store. */
+/* The newest ticket opened for a unit at the current drill time, from the evaluation store
+ * (earlier tests may have filed others at an earlier drill time, or at the same one). */
 static int wait_ticket(const char *unit, const char *not_this, char out[16], int timeout_ms)
 {
     long long end = harness_mono_ms() + timeout_ms;
-    char sql[256];
+    char sql[320];
     snprintf(sql, sizeof(sql),
              "SELECT ticket FROM complaints WHERE unit_code = '%s' AND ticket <> '%s' "
-             "ORDER BY opened_at DESC LIMIT 1",
-             unit, not_this ? not_this : "");
+             "AND opened_at >= %lld ORDER BY opened_at DESC LIMIT 1",
+             unit, not_this ? not_this : "", clock_now);
     while (harness_mono_ms() < end) {
         if (db_text(sql, out, 16) == 0)
             return 0;
