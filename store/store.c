@@ -17,7 +17,6 @@
 #include "sr_log.h"
 #include "sr_mem.h"
 
-#include <hiredis/adapters/libuv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,13 +50,11 @@ struct store_req *store_req_new(struct store *s, const struct store_req_ops *ops
     return q;
 }
 
+static void arg_grow(struct store_req *q);
+
 void store_req_arg(struct store_req *q, const char *p, size_t n)
 {
-    if (q->argc == q->argcap) {
-        q->argcap = q->argcap ? q->argcap * 2 : 8;
-        q->argv = sr_realloc(q->argv, (size_t)q->argcap * sizeof(*q->argv));
-        q->argvlen = sr_realloc(q->argvlen, (size_t)q->argcap * sizeof(*q->argvlen));
-    }
+    arg_grow(q);
     char *copy = sr_malloc(n + 1);
     memcpy(copy, p, n);
     copy[n] = '\0';
@@ -71,15 +68,30 @@ void store_req_arg_str(struct store_req *q, const char *p)
     store_req_arg(q, p, strlen(p));
 }
 
-void store_req_arg_ll(struct store_req *q, long long v)
+/* Makes room for one more argument. */
+static void arg_grow(struct store_req *q)
 {
-    store_req_arg_take(q, sr_asprintf("%lld", v));
+    if (q->argc < q->argcap)
+        return;
+    q->argcap = q->argcap ? q->argcap * 2 : 32;
+    q->argv = sr_realloc(q->argv, (size_t)q->argcap * sizeof(*q->argv));
+    q->argvlen = sr_realloc(q->argvlen, (size_t)q->argcap * sizeof(*q->argvlen));
 }
 
+void store_req_arg_ll(struct store_req *q, long long v)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof(buf), "%lld", v);
+    store_req_arg(q, buf, (size_t)n);
+}
+
+/* Takes p as it is: no copy (keys are built on the heap for the request anyway). */
 void store_req_arg_take(struct store_req *q, char *p)
 {
-    store_req_arg_str(q, p);
-    free(p);
+    arg_grow(q);
+    q->argv[q->argc] = p;
+    q->argvlen[q->argc] = strlen(p);
+    q->argc++;
 }
 
 void store_req_clear_args(struct store_req *q)
@@ -210,8 +222,11 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
  * arguments into its output buffer, so the pointer arrays are temporary. */
 static int req_write(struct store_req *q, redisAsyncContext *ac)
 {
-    const char **argv = sr_malloc((size_t)(q->argc + 2) * sizeof(*argv));
-    size_t *lens = sr_malloc((size_t)(q->argc + 2) * sizeof(*lens));
+    const char *argv_stack[64];
+    size_t lens_stack[64];
+    int big = q->argc + 2 > 64; /* the usual command fits on the stack: no allocation */
+    const char **argv = big ? sr_malloc((size_t)(q->argc + 2) * sizeof(*argv)) : argv_stack;
+    size_t *lens = big ? sr_malloc((size_t)(q->argc + 2) * sizeof(*lens)) : lens_stack;
     int n = 0;
     if (q->script >= 0) {
         const char *sha = q->s->sha[q->script];
@@ -226,8 +241,10 @@ static int req_write(struct store_req *q, redisAsyncContext *ac)
         lens[n] = q->argvlen[i];
     }
     int rc = redisAsyncCommandArgv(ac, on_reply, q, n, argv, lens);
-    free(argv);
-    free(lens);
+    if (big) {
+        free(argv);
+        free(lens);
+    }
     return rc;
 }
 
@@ -403,6 +420,123 @@ static void conn_setup(struct store_conn *c)
     }
 }
 
+/* ---- hiredis on libuv, without the epoll churn ----
+ * The stock adapter (hiredis/adapters/libuv.h) calls uv_poll_start on every command's addWrite
+ * and delWrite, and libuv 1.44 turns each uv_poll_start into EPOLL_CTL_DEL + ADD: about eight
+ * epoll_ctl per Redis round trip, the largest syscall count per webhook. Here the socket is
+ * polled for reading only; commands queued during a loop turn are written from a uv_prepare
+ * (just before the loop blocks, so they leave in one write), and the poll watches writability
+ * only while connecting or after a write that could not finish. */
+struct store_ev {
+    redisAsyncContext *ac; /* NULL once hiredis has cleaned up */
+    uv_poll_t poll;
+    uv_prepare_t prep;
+    int events;   /* what the poll watches */
+    int in_write; /* inside the prepare's write: an addWrite now means "not all written" */
+    int closed;   /* handles closed, freed at 2 */
+};
+
+static void ev_on_poll(uv_poll_t *h, int status, int events)
+{
+    struct store_ev *e = h->data;
+    if (status != 0)
+        return;
+    if (e->ac && (events & UV_READABLE))
+        redisAsyncHandleRead(e->ac);
+    if (e->ac && (events & UV_WRITABLE))
+        redisAsyncHandleWrite(e->ac);
+}
+
+static void ev_poll_set(struct store_ev *e, int events)
+{
+    if (events == e->events)
+        return; /* no uv_poll_start, no epoll_ctl */
+    e->events = events;
+    if (events)
+        uv_poll_start(&e->poll, events, ev_on_poll);
+    else
+        uv_poll_stop(&e->poll);
+}
+
+static void ev_on_prepare(uv_prepare_t *h)
+{
+    struct store_ev *e = h->data;
+    uv_prepare_stop(h);
+    if (!e->ac)
+        return;
+    e->in_write = 1; /* e outlives this call: it is freed in close callbacks only */
+    redisAsyncHandleWrite(e->ac);
+    e->in_write = 0;
+}
+
+static void ev_add_read(void *priv)
+{
+    struct store_ev *e = priv;
+    ev_poll_set(e, e->events | UV_READABLE);
+}
+
+static void ev_del_read(void *priv)
+{
+    struct store_ev *e = priv;
+    ev_poll_set(e, e->events & ~UV_READABLE);
+}
+
+static void ev_add_write(void *priv)
+{
+    struct store_ev *e = priv;
+    if (e->events & UV_WRITABLE)
+        return;
+    if (!(e->ac->c.flags & REDIS_CONNECTED) || e->in_write) {
+        ev_poll_set(e, e->events | UV_WRITABLE); /* connecting, or the socket buffer is full */
+        return;
+    }
+    uv_prepare_start(&e->prep, ev_on_prepare);
+}
+
+static void ev_del_write(void *priv)
+{
+    struct store_ev *e = priv;
+    uv_prepare_stop(&e->prep);
+    ev_poll_set(e, e->events & ~UV_WRITABLE);
+}
+
+static void ev_on_closed(uv_handle_t *h)
+{
+    struct store_ev *e = h->data;
+    if (++e->closed == 2)
+        free(e);
+}
+
+static void ev_cleanup(void *priv)
+{
+    struct store_ev *e = priv;
+    e->ac = NULL;
+    uv_close((uv_handle_t *)&e->poll, ev_on_closed);
+    uv_close((uv_handle_t *)&e->prep, ev_on_closed);
+}
+
+static int ev_attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+    if (ac->ev.data)
+        return REDIS_ERR;
+    struct store_ev *e = sr_calloc(1, sizeof(*e));
+    if (uv_poll_init(loop, &e->poll, ac->c.fd) != 0) {
+        free(e);
+        return REDIS_ERR;
+    }
+    uv_prepare_init(loop, &e->prep);
+    e->poll.data = e;
+    e->prep.data = e;
+    e->ac = ac;
+    ac->ev.data = e;
+    ac->ev.addRead = ev_add_read;
+    ac->ev.delRead = ev_del_read;
+    ac->ev.addWrite = ev_add_write;
+    ac->ev.delWrite = ev_del_write;
+    ac->ev.cleanup = ev_cleanup;
+    return REDIS_OK;
+}
+
 static void conn_connect(struct store_conn *c)
 {
     struct store *s = c->s;
@@ -419,7 +553,7 @@ static void conn_connect(struct store_conn *c)
         return;
     }
     ac->data = c;
-    if (redisLibuvAttach(ac, s->loop) != REDIS_OK) {
+    if (ev_attach(ac, s->loop) != REDIS_OK) {
         redisAsyncFree(ac);
         conn_schedule(c);
         return;
