@@ -6,8 +6,9 @@
  * curl_multi_socket_action and finished transfers are collected with curl_multi_info_read.
  *
  * Ownership: the client owns the multi handle, every transfer (easy handle, header list, the
- * one copy of the request body, the bounded response buffer) and every libuv handle. It frees
- * itself only when the last libuv handle has been closed.
+ * one copy of the request body, the bounded response buffer), a few idle reset easy handles
+ * reused by later transfers, and every libuv handle. It frees itself only when the last libuv
+ * handle has been closed.
  */
 #include "http_client.h"
 
@@ -20,10 +21,13 @@
 #define HC_DEFAULT_MAX_HOST 4
 #define HC_DEFAULT_MAX_RESPONSE 65536
 #define HC_DEFAULT_UA "suara/0.1"
+#define HC_IDLE_EASY 16 /* finished easy handles kept (reset) for the next transfers */
+#define HC_IDLE_SOCK 16 /* stopped socket polls kept for the next transfer on the same fd */
 
 struct hc_socket {
     uv_poll_t poll; /* first: the close callback gets it back as the struct */
     curl_socket_t fd;
+    int events; /* what the poll watches, 0 while stopped */
     struct http_client *c;
     struct hc_socket *prev, *next;
 };
@@ -48,6 +52,10 @@ struct http_client {
     struct hc_transfer *transfers;
     size_t n_transfers;
     struct hc_socket *sockets;
+    struct hc_socket *idle_sockets; /* stopped polls; curl reuses its connections (same fds) */
+    size_t n_idle_sockets;
+    CURL *idle[HC_IDLE_EASY]; /* reset easy handles: curl_easy_init per send costs ~10 % */
+    size_t n_idle;
     size_t max_response;
     char *user_agent;
     int closing;
@@ -112,12 +120,30 @@ static void hc_on_handle_closed(uv_handle_t *h)
 
 /* ---- transfers ---- */
 
+/* Keeps a finished easy handle for reuse (reset: no option of this transfer survives), or frees
+ * it once the pool is full or the client is closing. */
+static void hc_easy_put(struct http_client *c, CURL *easy)
+{
+    if (!easy)
+        return;
+    if (c->closing || c->n_idle == HC_IDLE_EASY) {
+        curl_easy_cleanup(easy);
+        return;
+    }
+    curl_easy_reset(easy);
+    c->idle[c->n_idle++] = easy;
+}
+
+static CURL *hc_easy_get(struct http_client *c)
+{
+    return c->n_idle ? c->idle[--c->n_idle] : curl_easy_init();
+}
+
 static void hc_transfer_free(struct hc_transfer *t)
 {
     if (!t)
         return;
-    if (t->easy)
-        curl_easy_cleanup(t->easy);
+    hc_easy_put(t->c, t->easy);
     curl_slist_free_all(t->headers);
     free(t->body);
     free(t->resp);
@@ -213,9 +239,43 @@ static void hc_socket_close(struct http_client *c, struct hc_socket *s)
     uv_close((uv_handle_t *)&s->poll, hc_on_handle_closed);
 }
 
+/* curl is done with fd for now (the connection goes back to its cache, or is closed right
+ * after): stop polling but keep the handle, so the next transfer on this connection costs one
+ * uv_poll_start instead of uv_poll_init's probe (epoll ADD + DEL + ioctl) and a close. A stopped
+ * poll is not in epoll, so a closed fd, or its number reused by another socket, is harmless. */
+static void hc_socket_park(struct http_client *c, struct hc_socket *s)
+{
+    HC_UNLINK(c->sockets, s);
+    uv_poll_stop(&s->poll);
+    s->events = 0;
+    if (c->closing || c->n_idle_sockets == HC_IDLE_SOCK) {
+        uv_close((uv_handle_t *)&s->poll, hc_on_handle_closed);
+        return;
+    }
+    HC_LINK(c->idle_sockets, s);
+    c->n_idle_sockets++;
+}
+
+static struct hc_socket *hc_socket_unpark(struct http_client *c, curl_socket_t fd)
+{
+    struct hc_socket *s = c->idle_sockets;
+    while (s && s->fd != fd)
+        s = s->next;
+    if (!s)
+        return NULL;
+    HC_UNLINK(c->idle_sockets, s);
+    c->n_idle_sockets--;
+    HC_LINK(c->sockets, s);
+    curl_multi_assign(c->multi, fd, s);
+    return s;
+}
+
 static struct hc_socket *hc_socket_new(struct http_client *c, curl_socket_t fd)
 {
-    struct hc_socket *s = sr_calloc(1, sizeof(*s));
+    struct hc_socket *s = hc_socket_unpark(c, fd);
+    if (s)
+        return s;
+    s = sr_calloc(1, sizeof(*s));
     if (uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
         free(s);
         return NULL;
@@ -237,7 +297,7 @@ static int hc_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, voi
 
     if (what == CURL_POLL_REMOVE) {
         if (s) {
-            hc_socket_close(c, s);
+            hc_socket_park(c, s);
             if (!c->closing)
                 curl_multi_assign(c->multi, fd, NULL);
         }
@@ -250,6 +310,9 @@ static int hc_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, voi
         events |= UV_READABLE;
     if (what & CURL_POLL_OUT)
         events |= UV_WRITABLE;
+    if (events == s->events)
+        return 0; /* each uv_poll_start is an epoll DEL + ADD in libuv 1.44 */
+    s->events = events;
     return uv_poll_start(&s->poll, events, hc_on_poll) == 0 ? 0 : -1;
 }
 
@@ -418,7 +481,7 @@ enum sr_err http_client_submit(struct http_client *c, const struct http_client_r
     t->c = c;
     t->cb = cb;
     t->ud = ud;
-    t->easy = curl_easy_init();
+    t->easy = hc_easy_get(c);
     if (!t->easy) {
         hc_transfer_free(t);
         return sr_errf(eb, SR_E_NOMEM, "http client: curl_easy_init failed");
@@ -465,10 +528,18 @@ void http_client_close(struct http_client *c, void (*closed)(void *ud), void *ud
         curl_multi_remove_handle(c->multi, t->easy);
         hc_complete(t, HTTP_CLIENT_E_CANCELLED);
     }
+    while (c->n_idle)
+        curl_easy_cleanup(c->idle[--c->n_idle]);
     curl_multi_cleanup(c->multi); /* may still report sockets to remove */
     c->multi = NULL;
     while (c->sockets)
         hc_socket_close(c, c->sockets);
+    while (c->idle_sockets) {
+        struct hc_socket *s = c->idle_sockets;
+        HC_UNLINK(c->idle_sockets, s);
+        uv_close((uv_handle_t *)&s->poll, hc_on_handle_closed);
+    }
+    c->n_idle_sockets = 0;
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->timer, hc_on_handle_closed);
 }
