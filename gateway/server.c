@@ -325,8 +325,10 @@ static void on_api(struct gw_request *r, int is_get, int is_post)
         if (declared > r->body_limit) {
             r->too_large = 1;
             gw_respond_error(r, SR_E_TOO_LARGE, "body exceeds 64 KiB");
-        } else if (present && declared == 0) {
-            api_request(r);
+        } else if ((present && declared == 0) ||
+                   (!present &&
+                    lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) <= 0)) {
+            api_request(r); /* no body at all: nothing to wait for */
         }
     }
 }
