@@ -375,7 +375,7 @@ static int on_http(struct worker *w, struct pss *pss, struct lws *wsi, const cha
 
 static void on_body(struct gw_request *r, const void *in, size_t len)
 {
-    if (r->answered || r->too_large)
+    if (r->answered || r->too_large || len == 0) /* lws may pass (NULL, 0) for an empty body */
         return;
     if (r->body_len + len > r->body_limit) {
         r->too_large = 1;
