@@ -188,7 +188,8 @@ void store_outbox_read(struct store *s, const char *consumer, size_t max, int bl
                        int claim_idle_ms, store_outbox_cb *cb, void *ud);
 
 typedef void store_done_cb(void *ud, enum sr_err err);
-/* Atomically (Lua): sets the sent marker (if sent), XACKs the entry, XADDs the outcome event. */
+/* Atomically (Lua): sets the sent marker (if sent), XACKs and deletes the entry, XADDs the
+ * outcome event. The outbox thus holds only replies not yet done. */
 void store_outbox_done(struct store *s, const char *entry_id, int sent, const char *event_json,
                        store_done_cb *cb, void *ud);
 

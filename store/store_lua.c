@@ -161,9 +161,11 @@ static const char lua_claim_sla[] =
 
 /* KEYS: sent marker, outbox, events. ARGV: sent 0/1, dedupe_ttl_s, entry id, has_event 0/1,
  * event. XACK first: when the entry was already acked, its outcome event was already written
- * (same script), so a repeated done writes nothing but the marker. Returns the XACK count. */
+ * (same script), so a repeated done writes nothing but the marker. The entry is deleted with its
+ * acknowledgement, so the outbox holds only replies still to send. Returns the XACK count. */
 static const char lua_done[] =
     "local acked = redis.call('XACK', KEYS[2], 'sender', ARGV[3])\n"
+    "if acked == 1 then redis.call('XDEL', KEYS[2], ARGV[3]) end\n"
     "if ARGV[1] == '1' then redis.call('SET', KEYS[1], '1', 'EX', ARGV[2]) end\n"
     "if acked == 1 and ARGV[4] == '1' then redis.call('XADD', KEYS[3], '*', 'e', ARGV[5]) end\n"
     "return acked\n";
