@@ -208,6 +208,27 @@ static int wants_csv(const struct gw_request *r, int suffix)
     return suffix || (accept && strstr(accept, "text/csv"));
 }
 
+/* The client's address for throttling: the peer, or behind a trusted local proxy the last
+ * X-Forwarded-For entry (the one that proxy added). */
+static void client_addr(const struct gw_request *r, char *out, size_t n)
+{
+    snprintf(out, n, "?");
+    if (r->wsi)
+        lws_get_peer_simple(r->wsi, out, n);
+    const char *xff = header(r, "x-forwarded-for");
+    int local = strcmp(out, "127.0.0.1") == 0 || strcmp(out, "::1") == 0 ||
+                strcmp(out, "::ffff:127.0.0.1") == 0;
+    if (!r->w->app->cfg->server.trust_proxy || !local || !xff)
+        return;
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    while (*last == ' ')
+        last++;
+    size_t len = strcspn(last, " ");
+    if (len > 0 && len < n)
+        snprintf(out, n, "%.*s", (int)len, last);
+}
+
 void api_request(struct gw_request *r)
 {
     char ticket[16] = "";
@@ -222,9 +243,8 @@ void api_request(struct gw_request *r)
         gw_respond(r, 200, "application/json", api_openapi_json, api_openapi_json_len);
         return;
     }
-    char addr[64] = "?";
-    if (r->wsi)
-        lws_get_peer_simple(r->wsi, addr, sizeof(addr));
+    char addr[64];
+    client_addr(r, addr, sizeof(addr));
     uint64_t now = (uint64_t)app_now_ms();
     unsigned wait_s = throttled_for(r->w->app->throttle, addr, now);
     if (wait_s) {

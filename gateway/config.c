@@ -98,7 +98,10 @@ static const struct key keys[] = {
      "empty = the first channel"},
     {"server", "clock_file", KT_STRING, 0, 4096, "", NULL, 0, CF(server.clock_file),
      "FOR TESTS AND DRILLS ONLY: a file holding the unix time in ms that Suara takes as now "
-     "(re-read every 100 ms); empty = the real clock"},
+     "(read at each use); empty = the real clock"},
+    {"server", "trust_proxy", KT_BOOL, 0, 1, "no", NULL, 0, CF(server.trust_proxy),
+     "behind a reverse proxy on this host: for connections from 127.0.0.1 / ::1, the API "
+     "throttles by the last X-Forwarded-For address instead of the peer's"},
 
     {"sender", "timeout_ms", KT_INT, 100, 120000, "10000", NULL, 0, CF(sender.timeout_ms),
      "timeout of one outbound request attempt"},

@@ -30,6 +30,7 @@ struct config {
         const char *log_level;  /* "info" */
         const char *data_dir;   /* dialogs data folder */
         const char *clock_file; /* tests and drills only: file holding "now" in unix ms */
+        int trust_proxy;        /* 0: the API's client address is the peer; 1: see config.c */
     } server;
     struct {
         const char *host;   /* "127.0.0.1" */

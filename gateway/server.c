@@ -48,6 +48,7 @@ static const struct {
     {"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
     {"accept", WSI_TOKEN_HTTP_ACCEPT},
     {"idempotency-key", -1},
+    {"x-forwarded-for", WSI_TOKEN_X_FORWARDED_FOR}, /* a token: lws parses it itself */
 };
 
 struct pss {

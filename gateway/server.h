@@ -42,7 +42,7 @@ struct worker {
     struct sr_errbuf start_err;
 };
 
-#define GW_MAX_HEADERS 12
+#define GW_MAX_HEADERS 16
 
 /* One HTTP request. Owned by the connection until the pipeline takes a reference; when the client
  * goes away first, wsi becomes NULL and whoever finishes last frees it (gw_request_release). */

@@ -42,12 +42,14 @@ static size_t collect(char *p, size_t size, size_t n, void *ud)
     return add;
 }
 
+static const char *forwarded_for; /* X-Forwarded-For of the next calls, or NULL */
+
 /* One request with an optional bearer token, Accept, Idempotency-Key and JSON body. */
 static struct resp call(const char *method, const char *path, const char *token, const char *accept,
                         const char *idem, const char *body)
 {
     struct resp r = {0};
-    char url[512], h[3][160];
+    char url[512], h[4][160];
     snprintf(url, sizeof(url), "%s%s", E.base, path);
     CURL *c = curl_easy_init();
     struct curl_slist *hl = NULL;
@@ -62,6 +64,10 @@ static struct resp call(const char *method, const char *path, const char *token,
     if (idem) {
         snprintf(h[2], sizeof(h[2]), "Idempotency-Key: %s", idem);
         hl = curl_slist_append(hl, h[2]);
+    }
+    if (forwarded_for) {
+        snprintf(h[3], sizeof(h[3]), "X-Forwarded-For: %s", forwarded_for);
+        hl = curl_slist_append(hl, h[3]);
     }
     if (body)
         hl = curl_slist_append(hl, "Content-Type: application/json");
@@ -132,6 +138,7 @@ static void expect(const char *method, const char *path, const char *token, long
 
 static int setup(void **state)
 {
+    E.extra_ini = "[server]\ntrust_proxy = yes\n"; /* as behind nginx on the same host */
     int rc = e2e_setup(state);
     if (rc)
         return rc;
@@ -289,6 +296,7 @@ static void test_visits_and_audit(void **state)
 static void test_throttled(void **state)
 {
     (void)state;
+    forwarded_for = "198.51.100.7, 203.0.113.9"; /* the proxy appended the client: the last */
     int refused_at = 0;
     for (int i = 1; i <= API_THROTTLE_FAILURES + 2 && !refused_at; i++) {
         struct resp r = call("GET", "/api/v1/stats/satisfaction", "sua_bad", NULL, NULL, NULL);
@@ -303,6 +311,11 @@ static void test_throttled(void **state)
     assert_int_equal(refused_at, API_THROTTLE_FAILURES + 1);
     /* while refused, even a good token waits: the address is throttled, not the token */
     expect("GET", "/api/v1/stats/satisfaction", admin, 429, NULL);
+    /* the same first hop but another client: not refused; nor is the proxy itself */
+    forwarded_for = "198.51.100.7, 203.0.113.10";
+    expect("GET", "/api/v1/stats/satisfaction", admin, 200, NULL);
+    forwarded_for = NULL;
+    expect("GET", "/api/v1/stats/satisfaction", admin, 200, NULL);
 }
 
 /* Every route the binary serves is in the document, and every operation of the document is a
