@@ -398,3 +398,41 @@ void api_work_start(struct gw_request *r, const struct api_route *rt, const char
         job_free(j);
     }
 }
+
+/* ---------------------------------------------------------------- token use */
+
+struct touch {
+    uv_work_t work;
+    struct worker *w;
+    long long id;
+    int64_t ms;
+};
+
+static void touch_work(uv_work_t *req)
+{
+    struct touch *t = req->data;
+    struct sr_errbuf eb = {{0}};
+    if (!tl_tokens && !(tl_tokens = tokens_open(t->w->app->cfg->store.sqlite_path, &eb)))
+        return;
+    tokens_touch(tl_tokens, t->id, t->ms, NULL); /* best effort: a busy database skips it */
+}
+
+static void touch_done(uv_work_t *req, int status)
+{
+    struct touch *t = req->data;
+    (void)status;
+    t->w->in_flight--;
+    free(t);
+}
+
+void api_token_touch(struct worker *w, long long id, int64_t ms)
+{
+    struct touch *t = sr_calloc(1, sizeof(*t));
+    *t = (struct touch){.w = w, .id = id, .ms = ms};
+    t->work.data = t;
+    w->in_flight++;
+    if (uv_queue_work(&w->loop, &t->work, touch_work, touch_done) != 0) {
+        w->in_flight--;
+        free(t);
+    }
+}

@@ -228,8 +228,9 @@ static int on_established(struct lws *wsi, struct feed_client **pss)
 {
     struct feed_vh *vh = vh_of(wsi);
     struct tokens_info who;
-    if (authenticate(wsi, vh, app_now_ms(), &who) != SR_E_OK)
+    if (authenticate(wsi, vh, 0, &who) != SR_E_OK) /* a read: WAL readers never wait */
         return -1;
+    api_token_touch(vh->w, who.id, app_now_ms()); /* the write goes to the thread pool */
     struct feed_client *c = sr_calloc(1, sizeof(*c));
     c->vh = vh;
     c->wsi = wsi;

@@ -89,6 +89,8 @@ extern const struct lws_protocols gw_protocols[];
 
 /* api.c: everything under /api/v1/ (GET when the headers are in, POST when the body is) */
 void api_request(struct gw_request *r);
+/* Records a token's use (last_used_at) on the thread pool: a write must not wait on the loop. */
+void api_token_touch(struct worker *w, long long id, int64_t ms);
 
 /* webhook.c */
 void webhook_get(struct gw_request *r);

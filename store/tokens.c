@@ -370,12 +370,15 @@ enum sr_err tokens_verify(struct tokens *t, const char *token, int64_t touch_ms,
         return sr_errf(eb, SR_E_FORBIDDEN, "token %lld is revoked", out->id);
     if (out->role == TOKENS__ROLE_COUNT || (out->role == TOKENS_OFFICER && active != 1))
         return sr_errf(eb, SR_E_FORBIDDEN, "token %lld: officer no longer active", out->id);
-    if (touch_ms > 0) {
-        s = stmt(t, TK_TOUCH);
-        sqlite3_bind_int64(s, 1, out->id);
-        sqlite3_bind_int64(s, 2, touch_ms);
-        if (run(t, s, NULL) == SR_E_OK)
-            out->last_used_at = touch_ms;
-    }
+    if (touch_ms > 0 && tokens_touch(t, out->id, touch_ms, NULL) == SR_E_OK)
+        out->last_used_at = touch_ms;
     return SR_E_OK;
+}
+
+enum sr_err tokens_touch(struct tokens *t, long long id, int64_t ms, struct sr_errbuf *eb)
+{
+    sqlite3_stmt *s = stmt(t, TK_TOUCH);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, ms);
+    return run(t, s, eb);
 }

@@ -74,6 +74,10 @@ enum sr_err tokens_revoke(struct tokens *t, long long id, int64_t now_ms, struct
 enum sr_err tokens_verify(struct tokens *t, const char *token, int64_t touch_ms,
                           struct tokens_info *out, struct sr_errbuf *eb);
 
+/* Sets token id's last_used_at to ms (a write: may wait for the database lock, so not from an
+ * event loop). */
+enum sr_err tokens_touch(struct tokens *t, long long id, int64_t ms, struct sr_errbuf *eb);
+
 /* Appends to audit_log (token_id 0 = none, e.g. the command line). detail may be NULL. */
 enum sr_err tokens_audit(struct tokens *t, int64_t now_ms, long long token_id, const char *action,
                          const char *detail, struct sr_errbuf *eb);

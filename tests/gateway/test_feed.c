@@ -253,6 +253,11 @@ static void test_fan_out_by_unit(void **state)
     assert_hello(&cs[N_BMK], "officer", "KEL-SRW");
     assert_hello(&cs[N_BMK + 2], "admin", NULL);
     assert_both_workers();
+    /* each connection's use is recorded, off the loop (the thread pool writes last_used_at) */
+    assert_int_equal(wait_db("SELECT count(*) FROM tokens WHERE label = 'test_feed' AND "
+                             "last_used_at IS NOT NULL",
+                             N, 15000),
+                     N);
 
     redisContext *rc = redis();
     long long end = harness_mono_ms() + 10000; /* both workers' subscriptions are up */
