@@ -37,6 +37,10 @@ struct stats_filter stats_previous(const struct stats_filter *f);
 /* "change" ratio: a / b, null when either is null or b is 0. */
 json_t *stats_ratio(const json_t *a, const json_t *b);
 json_t *stats_diff(const json_t *a, const json_t *b);
+/* The per-complaint list's columns, in order (JSON member names and the CSV header). */
+extern const char *const stats_complaint_cols[];
+extern const size_t stats_n_complaint_cols;
+
 /* Sorted array of the map's values (keys compared as text, the null key "" first). */
 json_t *stats_map_to_array(json_t *map);
 

@@ -193,23 +193,7 @@ static void build(struct table *t, const json_t *res)
         sat_rows(t, prev, "previous");
         sat_change_rows(t, json_object_get(res, "change"));
     } else {
-        static const char *const h[] = {"ticket",
-                                        "unit",
-                                        "officer",
-                                        "category",
-                                        "citizen",
-                                        "state",
-                                        "opened_at",
-                                        "first_response_at",
-                                        "resolved_at",
-                                        "first_response_wall_ms",
-                                        "first_response_work_ms",
-                                        "resolution_wall_ms",
-                                        "resolution_work_ms",
-                                        "sla_first_response_met",
-                                        "sla_resolution_met",
-                                        "rating"};
-        header(t, h, sizeof(h) / sizeof(h[0]));
+        header(t, stats_complaint_cols, stats_n_complaint_cols);
         complaint_rows(t, json_object_get(res, "complaints"));
     }
 }

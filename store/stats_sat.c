@@ -34,13 +34,45 @@ static void add_answer(json_t *sums, const char *key, const char *element, long 
                        json_integer(json_integer_value(json_array_get(e, base + 1)) + n));
 }
 
+/* The group key of a survey row; time_col for month / quarter. */
+static char *survey_key(const struct stats_filter *f, const char *time_col)
+{
+    return stats_key_sql(f->group, time_col,
+                         f->group == STATS_GROUP_OFFICER ? "s.officer_code"
+                         : f->group == STATS_GROUP_UNIT  ? "s.unit_code"
+                                                         : NULL);
+}
+
+/* Runs sql (taken) with the filter bound and calls fn for every row. */
+typedef void row_fn(sqlite3_stmt *st, const char *key, json_t *acc);
+static enum sr_err each_row(struct stats *s, char *sql, const struct stats_filter *f,
+                            const char *what, row_fn *fn, json_t *acc, struct sr_errbuf *eb)
+{
+    sqlite3_stmt *st = stats_prepare(s, sql, eb);
+    free(sql);
+    if (!st)
+        return SR_E_IO;
+    stats_bind_filter(st, f);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *k = sqlite3_column_text(st, 0);
+        fn(st, k ? (const char *)k : "", acc);
+    }
+    enum sr_err e = rc == SQLITE_DONE ? SR_E_OK : stats_sql_err(s, what, eb);
+    sqlite3_finalize(st);
+    return e;
+}
+
+static void answer_row(sqlite3_stmt *st, const char *key, json_t *sums)
+{
+    add_answer(sums, key, (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2),
+               sqlite3_column_int64(st, 3), sqlite3_column_int(st, 4));
+}
+
 static enum sr_err fetch_answers(struct stats *s, const struct stats_filter *f, json_t *sums,
                                  struct sr_errbuf *eb)
 {
-    char *skey = stats_key_sql(f->group, "s.completed_at",
-                               f->group == STATS_GROUP_OFFICER ? "s.officer_code"
-                               : f->group == STATS_GROUP_UNIT  ? "s.unit_code"
-                                                               : NULL);
+    char *skey = survey_key(f, "s.completed_at");
     char *ckey = stats_key_sql(f->group, "c.opened_at",
                                f->group == STATS_GROUP_OFFICER    ? "c.resolved_by"
                                : f->group == STATS_GROUP_UNIT     ? "c.unit_code"
@@ -65,21 +97,14 @@ static enum sr_err fetch_answers(struct stats *s, const struct stats_filter *f, 
                     skey, VISIT_WINDOW_MS, ckey);
     free(skey);
     free(ckey);
-    sqlite3_stmt *st = stats_prepare(s, sql, eb);
-    free(sql);
-    if (!st)
-        return SR_E_IO;
-    stats_bind_filter(st, f);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *k = sqlite3_column_text(st, 0);
-        add_answer(sums, k ? (const char *)k : "", (const char *)sqlite3_column_text(st, 1),
-                   sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
-                   sqlite3_column_int(st, 4));
-    }
-    enum sr_err e = rc == SQLITE_DONE ? SR_E_OK : stats_sql_err(s, "satisfaction", eb);
-    sqlite3_finalize(st);
-    return e;
+    return each_row(s, sql, f, "satisfaction", answer_row, sums, eb);
+}
+
+static void rate_row(sqlite3_stmt *st, const char *key, json_t *rates)
+{
+    json_object_set_new(rates, key,
+                        json_pack("[I, I]", (json_int_t)sqlite3_column_int64(st, 1),
+                                  (json_int_t)sqlite3_column_int64(st, 2)));
 }
 
 /* rates[key] = [started, completed] */
@@ -88,10 +113,7 @@ static enum sr_err fetch_rates(struct stats *s, const struct stats_filter *f, js
 {
     if (f->group == STATS_GROUP_CATEGORY || (f->category && *f->category))
         return SR_E_OK; /* surveys have no category */
-    char *key = stats_key_sql(f->group, "s.started_at",
-                              f->group == STATS_GROUP_OFFICER ? "s.officer_code"
-                              : f->group == STATS_GROUP_UNIT  ? "s.unit_code"
-                                                              : NULL);
+    char *key = survey_key(f, "s.started_at");
     char *sql = sr_asprintf("SELECT %s, COUNT(*), SUM(s.status = 'completed') FROM surveys s "
                             "WHERE s.started_at >= ?1 AND s.started_at < ?2 "
                             "AND (?3 IS NULL OR s.unit_code = ?3) "
@@ -99,21 +121,7 @@ static enum sr_err fetch_rates(struct stats *s, const struct stats_filter *f, js
                             "GROUP BY 1",
                             key);
     free(key);
-    sqlite3_stmt *st = stats_prepare(s, sql, eb);
-    free(sql);
-    if (!st)
-        return SR_E_IO;
-    stats_bind_filter(st, f);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *k = sqlite3_column_text(st, 0);
-        json_object_set_new(rates, k ? (const char *)k : "",
-                            json_pack("[I, I]", (json_int_t)sqlite3_column_int64(st, 1),
-                                      (json_int_t)sqlite3_column_int64(st, 2)));
-    }
-    enum sr_err e = rc == SQLITE_DONE ? SR_E_OK : stats_sql_err(s, "response rate", eb);
-    sqlite3_finalize(st);
-    return e;
+    return each_row(s, sql, f, "response rate", rate_row, rates, eb);
 }
 
 /* An IKM element is U1..U9. */
@@ -263,22 +271,24 @@ enum sr_err stats_satisfaction(struct stats *s, const struct stats_filter *f, js
 
 /* ---------------------------------------------------------------- per complaint */
 
-static const char *const complaint_cols[] = {"ticket",
-                                             "unit",
-                                             "officer",
-                                             "category",
-                                             "citizen",
-                                             "state",
-                                             "opened_at",
-                                             "first_response_at",
-                                             "resolved_at",
-                                             "first_response_wall_ms",
-                                             "first_response_work_ms",
-                                             "resolution_wall_ms",
-                                             "resolution_work_ms",
-                                             "sla_first_response_met",
-                                             "sla_resolution_met",
-                                             "rating"};
+const char *const stats_complaint_cols[] = {"ticket",
+                                            "unit",
+                                            "officer",
+                                            "category",
+                                            "citizen",
+                                            "state",
+                                            "opened_at",
+                                            "first_response_at",
+                                            "resolved_at",
+                                            "first_response_wall_ms",
+                                            "first_response_work_ms",
+                                            "resolution_wall_ms",
+                                            "resolution_work_ms",
+                                            "sla_first_response_met",
+                                            "sla_resolution_met",
+                                            "rating"};
+const size_t stats_n_complaint_cols =
+    sizeof(stats_complaint_cols) / sizeof(stats_complaint_cols[0]);
 
 enum sr_err stats_complaints(struct stats *s, const struct stats_filter *f, json_t **out,
                              struct sr_errbuf *eb)
@@ -300,8 +310,8 @@ enum sr_err stats_complaints(struct stats *s, const struct stats_filter *f, json
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *o = json_object();
-        for (int i = 0; i < (int)(sizeof(complaint_cols) / sizeof(complaint_cols[0])); i++)
-            json_object_set_new(o, complaint_cols[i], stats_col_json(st, i));
+        for (size_t i = 0; i < stats_n_complaint_cols; i++)
+            json_object_set_new(o, stats_complaint_cols[i], stats_col_json(st, (int)i));
         json_array_append_new(rows, o);
     }
     enum sr_err e = rc == SQLITE_DONE ? SR_E_OK : stats_sql_err(s, "complaints", eb);
