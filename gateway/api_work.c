@@ -18,8 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_PARAMS 16
-
 struct job {
     uv_work_t work;
     struct gw_request *r; /* held */
@@ -89,15 +87,10 @@ static void url_decode(char *s)
     *o = '\0';
 }
 
-struct params {
-    const char *name[MAX_PARAMS], *value[MAX_PARAMS];
-    size_t n;
-};
-
 /* Splits q (modified in place) into decoded name/value pairs. */
-static void parse_query(char *q, struct params *p)
+static void parse_query(char *q, struct stats_params *p)
 {
-    for (char *part = q; part && *part && p->n < MAX_PARAMS;) {
+    for (char *part = q; part && *part && p->n < STATS_MAX_PARAMS;) {
         char *amp = strchr(part, '&');
         if (amp)
             *amp = '\0';
@@ -111,15 +104,6 @@ static void parse_query(char *q, struct params *p)
         p->value[p->n++] = eq ? eq + 1 : "";
         part = amp ? amp + 1 : NULL;
     }
-}
-
-static const char *param(void *ud, const char *name)
-{
-    const struct params *p = ud;
-    for (size_t i = 0; i < p->n; i++)
-        if (strcmp(p->name[i], name) == 0)
-            return p->value[i];
-    return NULL;
 }
 
 /* ---------------------------------------------------------------- scope */
@@ -166,10 +150,10 @@ static enum sr_err query(struct job *j, const struct stats_filter *f, json_t **r
 
 /* The filter from the query string, narrowed to the token's scope; SR_E_OK or fail()ed. The
  * filter's strings point into q. */
-static enum sr_err filter_of(struct job *j, char *q, struct params *p, struct stats_filter *f)
+static enum sr_err filter_of(struct job *j, char *q, struct stats_params *p, struct stats_filter *f)
 {
     parse_query(q, p);
-    const char *bad = stats_filter_parse(f, param, p, j->now);
+    const char *bad = stats_filter_parse(f, stats_params_get, p, j->now);
     if (bad) {
         char d[96];
         snprintf(d, sizeof(d), "query parameter \"%s\" is not valid", bad);
@@ -181,7 +165,7 @@ static enum sr_err filter_of(struct job *j, char *q, struct params *p, struct st
 static enum sr_err run_stats(struct job *j)
 {
     char *q = sr_strdup(j->query);
-    struct params p = {0};
+    struct stats_params p = {0};
     struct stats_filter f;
     struct sr_errbuf eb = {{0}};
     json_t *res = NULL;

@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PARAMS 16
-
 static const struct {
     const char *flag, *param;
 } flags[] = {
@@ -24,21 +22,6 @@ static const struct {
     {"--category", "category"}, {"--group-by", "group_by"},
     {"--clock", "clock"},       {"--compare", "compare"},
 };
-
-struct params {
-    const char *name[MAX_PARAMS], *value[MAX_PARAMS];
-    size_t n;
-    int csv;
-};
-
-static const char *param(void *ud, const char *name)
-{
-    const struct params *p = ud;
-    for (size_t i = 0; i < p->n; i++)
-        if (strcmp(p->name[i], name) == 0)
-            return p->value[i];
-    return NULL;
-}
 
 static int usage(void)
 {
@@ -51,11 +34,11 @@ static int usage(void)
 }
 
 /* -1 on an unknown flag or a missing value. */
-static int parse_flags(int argc, char **argv, struct params *p)
+static int parse_flags(int argc, char **argv, struct stats_params *p, int *csv)
 {
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--csv") == 0) {
-            p->csv = 1;
+            *csv = 1;
             continue;
         }
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
@@ -65,7 +48,7 @@ static int parse_flags(int argc, char **argv, struct params *p)
         size_t k = 0, n = sizeof(flags) / sizeof(flags[0]);
         while (k < n && strcmp(argv[i], flags[k].flag) != 0)
             k++;
-        if (k == n || i + 1 >= argc || p->n == MAX_PARAMS)
+        if (k == n || i + 1 >= argc || p->n == STATS_MAX_PARAMS)
             return -1;
         p->name[p->n] = flags[k].param;
         p->value[p->n++] = argv[++i];
@@ -102,12 +85,13 @@ int cli_stats(const struct config *cfg, int argc, char **argv)
     if (strcmp(what, "response-times") != 0 && strcmp(what, "satisfaction") != 0 &&
         strcmp(what, "complaints") != 0)
         return usage();
-    struct params p = {0};
-    if (parse_flags(argc - 1, argv + 1, &p) < 0)
+    struct stats_params p = {0};
+    int csv = 0;
+    if (parse_flags(argc - 1, argv + 1, &p, &csv) < 0)
         return usage();
     struct stats_filter f;
     int64_t now_ms = domain_now(cfg);
-    const char *bad = stats_filter_parse(&f, param, &p, now_ms);
+    const char *bad = stats_filter_parse(&f, stats_params_get, &p, now_ms);
     if (bad) {
         for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
             if (strcmp(flags[k].param, bad) == 0)
@@ -125,11 +109,11 @@ int cli_stats(const struct config *cfg, int argc, char **argv)
         stats_close(s);
         return 1;
     }
-    if (p.csv) {
+    if (csv) {
         size_t len = 0;
-        char *csv = stats_csv(res, &len);
-        fwrite(csv, 1, len, stdout);
-        free(csv);
+        char *text = stats_csv(res, &len);
+        fwrite(text, 1, len, stdout);
+        free(text);
     } else {
         stats_print_table(stdout, res);
     }

@@ -147,6 +147,15 @@ static int valid_code(const char *s)
            strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == n;
 }
 
+const char *stats_params_get(void *params, const char *name)
+{
+    const struct stats_params *p = params;
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->name[i], name) == 0)
+            return p->value[i];
+    return NULL;
+}
+
 const char *stats_filter_parse(struct stats_filter *f, stats_param_fn *get, void *ud,
                                int64_t now_ms)
 {

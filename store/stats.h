@@ -75,6 +75,14 @@ const char *stats_group_name(enum stats_group g);
  * NULL; the strings must outlive f. A missing period is the current local quarter (from its
  * first day to the first day of the next). Returns NULL, or the name of the bad parameter. */
 typedef const char *stats_param_fn(void *ud, const char *name);
+
+/* Named parameters collected by a caller (borrowed strings), and the stats_param_fn over them. */
+#define STATS_MAX_PARAMS 16
+struct stats_params {
+    const char *name[STATS_MAX_PARAMS], *value[STATS_MAX_PARAMS];
+    size_t n;
+};
+const char *stats_params_get(void *params, const char *name); /* the first value, or NULL */
 const char *stats_filter_parse(struct stats_filter *f, stats_param_fn *get, void *ud,
                                int64_t now_ms);
 
