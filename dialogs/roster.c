@@ -7,6 +7,7 @@
 #include "roster.h"
 
 #include "sr_mem.h"
+#include "worktime.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -46,16 +47,11 @@ size_t roster_count(const struct roster *r)
     return r ? r->n : 0;
 }
 
-/* "HH:MM" into minutes after midnight; -1 if malformed. */
+/* A shift bound: "HH:MM" within the day (no "24:00": a shift to midnight ends at "00:00"). */
 static int parse_hhmm(const char *s)
 {
-    if (!s || strlen(s) != 5 || s[2] != ':')
-        return -1;
-    for (int i = 0; i < 5; i++)
-        if (i != 2 && (s[i] < '0' || s[i] > '9'))
-            return -1;
-    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
-    return h < 24 && m < 60 ? h * 60 + m : -1;
+    int t = worktime_parse_hhmm(s);
+    return t >= 24 * 60 ? -1 : t;
 }
 
 static unsigned parse_days(const json_t *arr)

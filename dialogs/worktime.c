@@ -297,8 +297,7 @@ static enum sr_err check_keys(const json_t *obj, const char *const *allowed, con
     return SR_E_OK;
 }
 
-/* "HH:MM" with HH 00-23 (or exactly "24:00") into minutes after midnight; -1 if malformed. */
-static int parse_hhmm(const char *s)
+int worktime_parse_hhmm(const char *s)
 {
     if (!s || strlen(s) != 5 || s[2] != ':')
         return -1;
@@ -348,7 +347,7 @@ static enum sr_err load_day(struct worktime *w, int wd, const json_t *v, struct 
                        day_keys[wd]);
     for (size_t i = 0; i < 2; i++) {
         const char *s = json_string_value(json_array_get(v, i));
-        int min = parse_hhmm(s);
+        int min = worktime_parse_hhmm(s);
         if (min < 0)
             return sr_errf(eb, SR_E_CONFIG, "%s: week.%s[%zu]: bad time \"%s\" (want HH:MM)", f,
                            day_keys[wd], i, s ? s : "(not a string)");

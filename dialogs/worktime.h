@@ -34,6 +34,9 @@ void worktime_free(struct worktime *w); /* NULL is fine */
 int64_t worktime_add(const struct worktime *w, int64_t start_ms, int64_t working_ms);
 int64_t worktime_add_days(const struct worktime *w, int64_t start_ms, int days);
 int64_t worktime_between(const struct worktime *w, int64_t a_ms, int64_t b_ms);
+/* "HH:MM" with HH 00-23 (or exactly "24:00") into minutes after midnight; -1 if malformed. The
+ * time-of-day form of every calendar file (worktime.json, roster.json). */
+int worktime_parse_hhmm(const char *s);
 /* The calendar's fixed UTC offset in minutes (420 for WIB). */
 int worktime_utc_offset_minutes(const struct worktime *w);
 /* 1 if the local calendar day containing t is a holiday or has no working hours. */
