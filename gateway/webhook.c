@@ -477,14 +477,40 @@ static void expiry_free(struct expiry *x)
     free(x);
 }
 
-static void on_expiry_committed(void *ud, enum sr_err err, enum store_commit_result res,
-                                long long v)
+/* An expiry: a conflict means the citizen came back and the session lives on. A breach: a
+ * duplicate means another worker escalated; a conflict, that the record moved on (the timer
+ * fires again after its lease). Either way there is nothing more to do. */
+static void on_swept_committed(void *ud, enum sr_err err, enum store_commit_result res, long long v)
 {
     struct expiry *x = ud;
     (void)v;
     if (err == SR_E_OK && res == STORE_COMMITTED)
         metrics_dialog_outcome(x->w->app->metrics, dialog_outcome_name(x->res.outcome));
-    expiry_free(x); /* a conflict means the citizen came back: the session lives on */
+    expiry_free(x);
+}
+
+/* Commits what a sweep's dialog step produced (x->res), deduplicated on key. */
+static void commit_swept(struct expiry *x, const char *channel, const char *sender, const char *key,
+                         long long expected_version)
+{
+    x->reply_json = replies_to_json(&x->res);
+    struct store_complaint_write cw;
+    if (x->res.complaint)
+        cw = complaint_write_of(x->res.complaint);
+    struct store_commit c = {
+        .channel = channel,
+        .sender = sender,
+        .provider_id = key,
+        .expected_version = expected_version,
+        .events = (const char *const *)x->res.events,
+        .n_events = x->res.n_events,
+        .replies = (const char *const *)x->reply_json,
+        .n_replies = x->res.n_replies,
+        .complaint = x->res.complaint ? &cw : NULL,
+        .feed = (const char *const *)x->res.feed,
+        .n_feed = x->res.n_feed,
+    };
+    store_commit(x->w->store, &c, on_swept_committed, x);
 }
 
 static void expire_one(struct worker *w, const struct store_expired *it)
@@ -508,19 +534,7 @@ static void expire_one(struct worker *w, const struct store_expired *it)
         expiry_free(x);
         return;
     }
-    x->reply_json = replies_to_json(&x->res);
-    struct store_commit c = {
-        .channel = ch->conf->name,
-        .sender = it->sender,
-        .provider_id = key,
-        .expected_version = it->version,
-        .session = NULL,
-        .events = (const char *const *)x->res.events,
-        .n_events = x->res.n_events,
-        .replies = (const char *const *)x->reply_json,
-        .n_replies = x->res.n_replies,
-    };
-    store_commit(w->store, &c, on_expiry_committed, x);
+    commit_swept(x, ch->conf->name, it->sender, key, it->version); /* session NULL: deleted */
     free(key);
     free(base);
 }
@@ -545,17 +559,6 @@ void webhook_sweep_expired(struct worker *w)
 
 /* ---- SLA deadlines ---- */
 
-static void on_breach_committed(void *ud, enum sr_err err, enum store_commit_result res,
-                                long long v)
-{
-    struct expiry *x = ud;
-    (void)v;
-    if (err == SR_E_OK && res == STORE_COMMITTED)
-        metrics_dialog_outcome(x->w->app->metrics, dialog_outcome_name(x->res.outcome));
-    expiry_free(x); /* duplicate: another worker escalated; conflict: the record moved on and
-                       the timer fires again after its lease */
-}
-
 /* One due deadline: the dialog decides (escalate once, or nothing if met meanwhile); the commit
  * is deduplicated on "sla:<ticket>:<kind>", so two workers never escalate twice. */
 static void breach_one(struct worker *w, const struct store_sla_due *it)
@@ -573,22 +576,7 @@ static void breach_one(struct worker *w, const struct store_sla_due *it)
         expiry_free(x);
         return;
     }
-    x->reply_json = replies_to_json(&x->res);
-    struct store_complaint_write cw = complaint_write_of(x->res.complaint);
-    struct store_commit c = {
-        .channel = "sla",
-        .sender = it->ticket,
-        .provider_id = key,
-        .expected_version = -1,
-        .events = (const char *const *)x->res.events,
-        .n_events = x->res.n_events,
-        .replies = (const char *const *)x->reply_json,
-        .n_replies = x->res.n_replies,
-        .complaint = &cw,
-        .feed = (const char *const *)x->res.feed,
-        .n_feed = x->res.n_feed,
-    };
-    store_commit(w->store, &c, on_breach_committed, x);
+    commit_swept(x, "sla", it->ticket, key, -1); /* no session: only the record's version */
     free(key);
 }
 
