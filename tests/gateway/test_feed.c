@@ -352,30 +352,9 @@ static void test_bad_tokens_refused(void **state)
 }
 
 #define MONDAY_0900 1796004000000LL /* Monday 30 November 2026, 09:00 WIB */
-static char clock_path[512];
-
-static void set_clock(long long ms)
-{
-    FILE *f = fopen(clock_path, "w");
-    assert_non_null(f);
-    fprintf(f, "%lld\n", ms);
-    fclose(f);
-}
-
 static int setup(void **state)
 {
-    static char extra[700];
-    char *dir = harness_tmpdir("feedclock");
-    snprintf(clock_path, sizeof(clock_path), "%s/now", dir);
-    free(dir);
-    FILE *f = fopen(clock_path, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "%lld\n", MONDAY_0900);
-    fclose(f);
-    snprintf(extra, sizeof(extra), "[server]\nclock_file = %s\n", clock_path);
-    E.extra_ini = extra;
-    return e2e_setup(state);
+    return e2e_setup_clock(state, MONDAY_0900, NULL);
 }
 
 /* The n-th message (after hello) of a client, parsed; NULL if there is none. */
@@ -429,7 +408,7 @@ static void test_complaint_events_reach_the_unit_only(void **state)
                              "ORDER BY opened_at DESC LIMIT 1",
                              ticket, sizeof(ticket)),
                      0);
-    set_clock(MONDAY_0900 + 4 * 24 * 3600000LL); /* Friday: the first response is overdue */
+    e2e_set_clock(MONDAY_0900 + 4 * 24 * 3600000LL); /* Friday: the first response is overdue */
     want[0] = want[1] = 3;
     assert_int_equal(wait_clients(cs, N, want, 15000), 0);
     harness_sleep_ms(2500); /* both workers sweep again: still one escalation */
@@ -442,7 +421,7 @@ static void test_complaint_events_reach_the_unit_only(void **state)
     assert_int_equal(cs[2].n, 1); /* KEL-SRW: the hello only */
     pthread_mutex_unlock(&mu);
     ws_stop(&ws, cs, N);
-    set_clock(MONDAY_0900);
+    e2e_set_clock(MONDAY_0900);
 }
 
 int main(void)

@@ -10,6 +10,7 @@
 #include "handler.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <jansson.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -304,4 +305,75 @@ int db_text(const char *sql, char *out, size_t n)
     }
     sqlite3_close(db);
     return rc;
+}
+
+/* ---- the drill clock ---- */
+
+static char clock_path[512];
+long long e2e_clock_ms;
+
+static int write_clock(long long ms)
+{
+    char tmp[600];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", clock_path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%lld\n", ms);
+    if (fclose(f) != 0 || rename(tmp, clock_path) != 0)
+        return -1;
+    e2e_clock_ms = ms;
+    return 0;
+}
+
+void e2e_set_clock(long long ms)
+{
+    assert_int_equal(write_clock(ms), 0);
+}
+
+int e2e_setup_clock(void **state, long long start_ms, const char *more_ini)
+{
+    static char extra[1024];
+    char *dir = harness_tmpdir("clock");
+    snprintf(clock_path, sizeof(clock_path), "%s/now", dir);
+    free(dir);
+    if (write_clock(start_ms) != 0)
+        return -1;
+    snprintf(extra, sizeof(extra), "[server]\nclock_file = %s\n%s", clock_path,
+             more_ini ? more_ini : "");
+    E.extra_ini = extra;
+    return e2e_setup(state);
+}
+
+/* ---- concurrent deliveries ---- */
+
+struct shot {
+    const char *body;
+    long status;
+};
+
+static void *fire(void *arg)
+{
+    struct shot *s = arg;
+    s->status = post_wa_signed(s->body, WA_SECRET, NULL);
+    return NULL;
+}
+
+int post_wa_concurrently(const char *body, int n)
+{
+    pthread_t t[8];
+    struct shot s[8];
+    int ok = 0;
+    n = n > 8 ? 8 : n;
+    for (int i = 0; i < n; i++) {
+        s[i] = (struct shot){body, 0};
+        if (pthread_create(&t[i], NULL, fire, &s[i]) != 0)
+            s[i].status = -1, t[i] = 0;
+    }
+    for (int i = 0; i < n; i++) {
+        if (s[i].status != -1)
+            pthread_join(t[i], NULL);
+        ok += s[i].status == 200;
+    }
+    return ok;
 }

@@ -41,6 +41,16 @@ long wa_send(const char *from, const char *text, const char *payload);
 char *form_escape(const char *s);
 long sms_send_as(const char *from, const char *text, const char *token);
 
+/* The [server] clock_file drill. e2e_setup_clock writes the clock file at start_ms, appends
+ * its [server] line and more_ini (may be NULL) to the config, and runs e2e_setup.
+ * e2e_set_clock replaces the file atomically (write + rename, so the gateway never reads a
+ * half-written time); e2e_clock_ms is the time last set. */
+int e2e_setup_clock(void **state, long long start_ms, const char *more_ini);
+void e2e_set_clock(long long ms);
+extern long long e2e_clock_ms;
+/* Posts one signed WhatsApp body from n threads at once (n <= 8); returns how many got 200. */
+int post_wa_concurrently(const char *body, int n);
+
 int mock_count(const char *number);
 int mock_settled_count(const char *number);
 long long db_int(const char *sql);

@@ -17,7 +17,6 @@
 #include "e2e_client.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,34 +28,14 @@
 #define OFFICER "+6280000000102"   /* BMK002, role complaint, unit PATEN-BMK */
 #define SUPERVISOR "6280000000109" /* SPV001, supervisor of PATEN-BMK */
 
-static char clock_path[512];
-
-static long long clock_now = MONDAY_0900;
-
 static void set_clock(long long ms)
 {
-    clock_now = ms;
-    FILE *f = fopen(clock_path, "w");
-    assert_non_null(f);
-    fprintf(f, "%lld\n", ms);
-    fclose(f);
+    e2e_set_clock(ms);
 }
 
 static int setup(void **state)
 {
-    static char extra[1024];
-    char *dir = harness_tmpdir("clock");
-    snprintf(clock_path, sizeof(clock_path), "%s/now", dir);
-    free(dir);
-    FILE *f = fopen(clock_path, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "%lld\n", MONDAY_0900);
-    fclose(f);
-    snprintf(extra, sizeof(extra), "[server]\nclock_file = %s\n[dialog]\nofficer_channel = sms\n",
-             clock_path);
-    E.extra_ini = extra;
-    return e2e_setup(state);
+    return e2e_setup_clock(state, MONDAY_0900, "[dialog]\nofficer_channel = sms\n");
 }
 
 /* The newest ticket opened for a unit at the current drill time, from the evaluation store
@@ -68,7 +47,7 @@ static int wait_ticket(const char *unit, const char *not_this, char out[16], int
     snprintf(sql, sizeof(sql),
              "SELECT ticket FROM complaints WHERE unit_code = '%s' AND ticket <> '%s' "
              "AND opened_at >= %lld ORDER BY opened_at DESC LIMIT 1",
-             unit, not_this ? not_this : "", clock_now);
+             unit, not_this ? not_this : "", e2e_clock_ms);
     while (harness_mono_ms() < end) {
         if (db_text(sql, out, 16) == 0)
             return 0;
@@ -200,18 +179,6 @@ static void test_duplicate_officer_command_changes_nothing(void **state)
     assert_int_equal(db_int(sql), 1);
 }
 
-struct shot {
-    const char *body;
-    long status;
-};
-
-static void *fire(void *arg)
-{
-    struct shot *s = arg;
-    s->status = post_wa_signed(s->body, WA_SECRET, NULL);
-    return NULL;
-}
-
 /* One intake webhook delivered five times (twice in a row, then three at once): one ticket, one
  * confirmation to the citizen, one notification to the officer. */
 static void test_duplicate_intake_webhook_files_once(void **state)
@@ -225,16 +192,7 @@ static void test_duplicate_intake_webhook_files_once(void **state)
     char *body = wa_body(citizen, id, "ADUAN PATEN-BMK Nomor antrean dilompati", NULL);
     assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 200);
     assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 200);
-    pthread_t t[3];
-    struct shot s[3];
-    for (int i = 0; i < 3; i++) {
-        s[i].body = body;
-        assert_int_equal(pthread_create(&t[i], NULL, fire, &s[i]), 0);
-    }
-    for (int i = 0; i < 3; i++) {
-        pthread_join(t[i], NULL);
-        assert_int_equal(s[i].status, 200);
-    }
+    assert_int_equal(post_wa_concurrently(body, 3), 3);
     free(body);
     free(id);
     assert_int_equal(wait_db(count, before + 1, 15000), before + 1);

@@ -18,7 +18,6 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -97,18 +96,6 @@ static void test_twilio_survey_completes_in_english(void **state)
     assert_true(mock_settled_count("6280000001002") >= 6);
 }
 
-struct shot {
-    const char *body;
-    long status;
-};
-
-static void *fire(void *arg)
-{
-    struct shot *s = arg;
-    s->status = post_wa_signed(s->body, WA_SECRET, NULL);
-    return NULL;
-}
-
 /* Each webhook delivered three times: twice in a row, then three at once. */
 static void deliver_thrice(const char *from, const char *text)
 {
@@ -116,16 +103,7 @@ static void deliver_thrice(const char *from, const char *text)
     char *body = wa_body(from, id, text, NULL);
     assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 200);
     assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 200);
-    pthread_t t[3];
-    struct shot s[3];
-    for (int i = 0; i < 3; i++) {
-        s[i].body = body;
-        pthread_create(&t[i], NULL, fire, &s[i]);
-    }
-    for (int i = 0; i < 3; i++) {
-        pthread_join(t[i], NULL);
-        assert_int_equal(s[i].status, 200);
-    }
+    assert_int_equal(post_wa_concurrently(body, 3), 3);
     free(body);
     free(id);
 }
