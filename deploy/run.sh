@@ -32,6 +32,10 @@ From another terminal, send a first signed WhatsApp test message and answer the 
     ./deploy/send-demo.sh 4
 and look at what Suara sent back (the mock provider records it):
     curl -s http://127.0.0.1:8090/_requests
+File a complaint (the officer's number is 6280000000102, see README "Complaints"):
+    ./deploy/send-demo.sh "ADUAN PATEN-BMK Antrean KTP sudah tiga minggu"
+Statistics: T=\$(./build/gateway/suara token create --role admin -c deploy/demo.ini)
+    curl -s -H "Authorization: Bearer \$T" http://127.0.0.1:8080/api/v1/stats/response-times
 Health: curl http://127.0.0.1:8080/readyz   Metrics: curl http://127.0.0.1:8080/metrics
 Ctrl-C stops everything.
 
