@@ -8,8 +8,8 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/deploy/lib.sh"
 install_deps
-build "$ROOT/build"
-build "$ROOT/build-asan" -DSUARA_SANITIZE=ON
+build "$ROOT/build" -DSUARA_WERROR=ON
+build "$ROOT/build-asan" -DSUARA_SANITIZE=ON -DSUARA_WERROR=ON
 jobs=$(nproc)
 status=0
 say "tests (plain build)"

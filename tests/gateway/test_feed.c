@@ -107,10 +107,10 @@ static void ws_start(struct ws *ws, struct client *cs, size_t n)
     assert_non_null(ws->ctx);
     for (size_t i = 0; i < n; i++) {
         char path[160];
-        if (cs[i].bearer)
-            snprintf(path, sizeof(path), "/ws/officers");
-        else
-            snprintf(path, sizeof(path), "/ws/officers?token=%s", cs[i].token);
+        int pn = cs[i].bearer ? snprintf(path, sizeof(path), "/ws/officers")
+                              : snprintf(path, sizeof(path), "/ws/officers?token=%s", cs[i].token);
+        assert_true(pn > 0 &&
+                    (size_t)pn < sizeof(path)); /* a truncated token would be a test bug */
         struct lws_client_connect_info ci;
         memset(&ci, 0, sizeof(ci));
         ci.context = ws->ctx;
