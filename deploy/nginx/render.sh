@@ -8,8 +8,14 @@
 #       CERT=/etc/letsencrypt/live/suara.example.go.id/fullchain.pem \
 #       CERT_KEY=/etc/letsencrypt/live/suara.example.go.id/privkey.pem \
 #       UPSTREAM=127.0.0.1:8080 LOG_DIR=/var/log/nginx >/etc/nginx/sites-available/suara
+# -o FILE (first) writes the site to FILE instead of standard output, only if it is complete.
 set -eu
 TEMPLATE=${TEMPLATE:-$(dirname "$0")/suara.conf}
+OUT=
+if [ "${1:-}" = "-o" ]; then
+    OUT=$2
+    shift 2
+fi
 NAMES="SERVER_NAME TLS_LISTEN HTTP_LISTEN CERT CERT_KEY UPSTREAM LOG_DIR"
 script=""
 for arg in "$@"; do
@@ -33,4 +39,8 @@ if [ -n "$left" ]; then
     echo "render.sh: not given: $left" >&2
     exit 2
 fi
-printf '%s\n' "$out"
+if [ -n "$OUT" ]; then
+    printf '%s\n' "$out" >"$OUT"
+else
+    printf '%s\n' "$out"
+fi
