@@ -308,9 +308,15 @@ void harness_response_free(struct harness_response *r)
 
 /* ---- nginx in front ---- */
 
+/* Debian's nginx is in /usr/sbin, which a non-login PATH may lack: try it first. */
+static char *nginx_bin(void)
+{
+    return access("/usr/sbin/nginx", X_OK) == 0 ? "/usr/sbin/nginx" : "nginx";
+}
+
 int harness_nginx_available(void)
 {
-    char *argv[] = {"nginx", "-v", NULL};
+    char *argv[] = {nginx_bin(), "-v", NULL};
     return harness_run(argv, NULL, 10000) == 0;
 }
 
@@ -420,7 +426,8 @@ int harness_nginx_start(struct harness_nginx *n, const char *dir, int upstream_p
     snprintf(conf, sizeof(conf), "%s/nginx.conf", dir);
     snprintf(err, sizeof(err), "%s/error.log", dir);
     snprintf(log, sizeof(log), "%s/nginx.out", dir);
-    char *argv[] = {"nginx", "-p", (char *)dir, "-c", conf, "-e", err, "-g", "daemon off;", NULL};
+    char *argv[] = {nginx_bin(), "-p", (char *)dir, "-c",          conf,
+                    "-e",        err,  "-g",        "daemon off;", NULL};
     n->pid = harness_spawn(argv, log);
     if (n->pid > 0 && wait_nginx(n, 15000) == 0)
         return 0;

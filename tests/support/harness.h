@@ -63,7 +63,7 @@ struct harness_nginx {
     int http_port; /* plain HTTP on 127.0.0.1: the redirect-to-HTTPS server */
     char dir[512]; /* config, self-signed certificate, logs and temp files */
 };
-/* 1 if an nginx binary is on PATH (tests skip without it). */
+/* 1 if nginx is installed (/usr/sbin/nginx or on PATH); tests skip without it. */
 int harness_nginx_available(void);
 /* Makes a self-signed certificate (openssl) in dir, renders the production site with listen
  * ports on 127.0.0.1 and the upstream 127.0.0.1:upstream_port, writes a main config whose paths
