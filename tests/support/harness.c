@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The integration-test harness: processes by PID, HTTP with libcurl, bounded polling. */
+/* The integration-test harness: processes by PID, HTTP with libcurl, bounded polling, a real
+ * nginx in front (deploy/nginx/) and raw TLS connections to it. */
 #include "harness.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,36 +212,308 @@ static size_t collect(char *p, size_t size, size_t n, void *ud)
     return add;
 }
 
-int harness_http(const char *method, const char *url, const char *const *headers, const char *body,
-                 size_t len, struct harness_response *out)
+/* Feeds a chunked request body to libcurl from the request. */
+struct body_reader {
+    const char *p;
+    size_t left;
+};
+
+static size_t feed_body(char *buf, size_t size, size_t n, void *ud)
+{
+    struct body_reader *b = ud;
+    size_t k = size * n < b->left ? size * n : b->left;
+    memcpy(buf, b->p, k);
+    b->p += k;
+    b->left -= k;
+    return k;
+}
+
+static void set_body(CURL *c, const struct harness_request *q, struct body_reader *rd)
+{
+    if (!q->body)
+        return;
+    if (!q->chunked) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->len);
+        return;
+    }
+    *rd = (struct body_reader){q->body, q->len};
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, feed_body);
+    curl_easy_setopt(c, CURLOPT_READDATA, rd);
+}
+
+static void take_info(CURL *c, struct harness_response *out)
+{
+    long v = 0;
+    char *ct = NULL;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &v);
+    out->http_version = v == CURL_HTTP_VERSION_2_0 ? 2 : 1;
+    if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+        snprintf(out->content_type, sizeof(out->content_type), "%s", ct);
+}
+
+int harness_http_req(const struct harness_request *q, struct harness_response *out)
 {
     memset(out, 0, sizeof(*out));
     out->body = calloc(1, 1);
     CURL *c = curl_easy_init();
     struct curl_slist *hl = NULL;
-    for (size_t i = 0; headers && headers[i]; i++)
-        hl = curl_slist_append(hl, headers[i]);
+    struct body_reader rd;
+    char iface[64];
+    for (size_t i = 0; q->headers && q->headers[i]; i++)
+        hl = curl_slist_append(hl, q->headers[i]);
     hl = curl_slist_append(hl, "Expect:");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (q->chunked)
+        hl = curl_slist_append(hl, "Transfer-Encoding: chunked");
+    curl_easy_setopt(c, CURLOPT_URL, q->url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+                     q->http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
+    if (q->insecure) {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     }
+    if (q->local_addr) {
+        snprintf(iface, sizeof(iface), "host!%s", q->local_addr);
+        curl_easy_setopt(c, CURLOPT_INTERFACE, iface);
+    }
+    set_body(c, q, &rd);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
     CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    take_info(c, out);
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
     return rc == CURLE_OK ? 0 : -1;
+}
+
+int harness_http(const char *method, const char *url, const char *const *headers, const char *body,
+                 size_t len, struct harness_response *out)
+{
+    struct harness_request q = {
+        .method = method, .url = url, .headers = headers, .body = body, .len = len};
+    return harness_http_req(&q, out);
 }
 
 void harness_response_free(struct harness_response *r)
 {
     free(r->body);
     memset(r, 0, sizeof(*r));
+}
+
+/* ---- nginx in front ---- */
+
+/* Debian's nginx is in /usr/sbin, which a non-login PATH may lack: try it first. */
+static char *nginx_bin(void)
+{
+    return access("/usr/sbin/nginx", X_OK) == 0 ? "/usr/sbin/nginx" : "nginx";
+}
+
+int harness_nginx_available(void)
+{
+    char *argv[] = {nginx_bin(), "-v", NULL};
+    return harness_run(argv, NULL, 10000) == 0;
+}
+
+/* A throw-away self-signed certificate for 127.0.0.1 / localhost (P-256: quick to make). */
+static int make_certificate(const char *dir)
+{
+    char key[600], cert[600], log[600];
+    snprintf(key, sizeof(key), "%s/key.pem", dir);
+    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+    snprintf(log, sizeof(log), "%s/openssl.log", dir);
+    char *argv[] = {"openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-keyout",
+                    key,
+                    "-out",
+                    cert,
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=localhost",
+                    "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    NULL};
+    return harness_run(argv, log, 30000) == 0 ? 0 : -1;
+}
+
+/* deploy/nginx/render.sh with test values into dir/suara.conf. */
+static int render_site(const struct harness_nginx *n, int upstream_port)
+{
+    char script[600], out[600], log[600], tls[64], http[64], cert[600], key[600], up[64],
+        logdir[600];
+    snprintf(script, sizeof(script), "%s/deploy/nginx/render.sh", SUARA_SOURCE_DIR);
+    snprintf(out, sizeof(out), "%s/suara.conf", n->dir);
+    snprintf(log, sizeof(log), "%s/render.log", n->dir);
+    snprintf(tls, sizeof(tls), "TLS_LISTEN=127.0.0.1:%d", n->tls_port);
+    snprintf(http, sizeof(http), "HTTP_LISTEN=127.0.0.1:%d", n->http_port);
+    snprintf(cert, sizeof(cert), "CERT=%s/cert.pem", n->dir);
+    snprintf(key, sizeof(key), "CERT_KEY=%s/key.pem", n->dir);
+    snprintf(up, sizeof(up), "UPSTREAM=127.0.0.1:%d", upstream_port);
+    snprintf(logdir, sizeof(logdir), "LOG_DIR=%s", n->dir);
+    char *argv[] = {"sh", script, "-o",   out, "SERVER_NAME=localhost", tls, http, cert,
+                    key,  up,     logdir, NULL};
+    return harness_run(argv, log, 30000) == 0 ? 0 : -1;
+}
+
+/* The main context around the site: pid, logs and every temp path inside dir. As root the
+ * workers stay root so they can use dir (0700); otherwise "user" would only be warned about. */
+static int write_main_conf(const struct harness_nginx *n)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/nginx.conf", n->dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    const char *d = n->dir;
+    fprintf(f,
+            "%sworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log info;\n"
+            "events { worker_connections 512; }\n"
+            "http {\n    client_body_temp_path %s/body;\n    proxy_temp_path %s/proxy;\n"
+            "    fastcgi_temp_path %s/fastcgi;\n    uwsgi_temp_path %s/uwsgi;\n"
+            "    scgi_temp_path %s/scgi;\n    include %s/suara.conf;\n}\n",
+            geteuid() == 0 ? "user root;\n" : "", d, d, d, d, d, d, d, d);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static int port_accepts(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static int wait_nginx(const struct harness_nginx *n, int timeout_ms)
+{
+    long long end = harness_mono_ms() + timeout_ms;
+    while (harness_mono_ms() < end) {
+        if (waitpid(n->pid, NULL, WNOHANG) != 0)
+            return -1; /* exited: bad config or a port taken */
+        if (port_accepts(n->tls_port))
+            return 0;
+        harness_sleep_ms(20);
+    }
+    return -1;
+}
+
+int harness_nginx_start(struct harness_nginx *n, const char *dir, int upstream_port)
+{
+    memset(n, 0, sizeof(*n));
+    snprintf(n->dir, sizeof(n->dir), "%s", dir);
+    n->tls_port = harness_free_port();
+    n->http_port = harness_free_port();
+    if (n->tls_port < 0 || n->http_port < 0 || make_certificate(dir) < 0 ||
+        render_site(n, upstream_port) < 0 || write_main_conf(n) < 0)
+        return -1;
+    char conf[600], err[600], log[600];
+    snprintf(conf, sizeof(conf), "%s/nginx.conf", dir);
+    snprintf(err, sizeof(err), "%s/error.log", dir);
+    snprintf(log, sizeof(log), "%s/nginx.out", dir);
+    char *argv[] = {nginx_bin(), "-p", (char *)dir, "-c",          conf,
+                    "-e",        err,  "-g",        "daemon off;", NULL};
+    n->pid = harness_spawn(argv, log);
+    if (n->pid > 0 && wait_nginx(n, 15000) == 0)
+        return 0;
+    harness_nginx_stop(n);
+    return -1;
+}
+
+int harness_nginx_stop(struct harness_nginx *n)
+{
+    int rc = n->pid > 0 ? harness_stop(n->pid, SIGTERM, 10000) : 0;
+    n->pid = 0;
+    return rc;
+}
+
+/* ---- raw TLS ---- */
+
+struct harness_tls {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+};
+
+static void set_timeout(int fd, int timeout_ms)
+{
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+struct harness_tls *harness_tls_open(int port, int timeout_ms)
+{
+    static const unsigned char alpn[] = "\x08http/1.1";
+    struct harness_tls *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    t->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (t->fd < 0)
+        goto fail;
+    set_timeout(t->fd, timeout_ms);
+    if (connect(t->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        !(t->ctx = SSL_CTX_new(TLS_client_method())) || !(t->ssl = SSL_new(t->ctx)))
+        goto fail;
+    SSL_set_verify(t->ssl, SSL_VERIFY_NONE, NULL);
+    SSL_set_tlsext_host_name(t->ssl, "localhost");
+    SSL_set_alpn_protos(t->ssl, alpn, sizeof(alpn) - 1);
+    if (SSL_set_fd(t->ssl, t->fd) != 1 || SSL_connect(t->ssl) != 1)
+        goto fail;
+    return t;
+fail:
+    harness_tls_close(t);
+    return NULL;
+}
+
+int harness_tls_write(struct harness_tls *t, const void *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        int k = SSL_write(t->ssl, (const char *)buf + done, (int)(len - done));
+        if (k <= 0)
+            return -1;
+        done += (size_t)k;
+    }
+    return 0;
+}
+
+long harness_tls_read(struct harness_tls *t, void *buf, size_t cap, int timeout_ms)
+{
+    set_timeout(t->fd, timeout_ms);
+    int k = SSL_read(t->ssl, buf, (int)cap);
+    if (k > 0)
+        return k;
+    return SSL_get_error(t->ssl, k) == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+}
+
+void harness_tls_close(struct harness_tls *t)
+{
+    if (!t)
+        return;
+    if (t->ssl)
+        SSL_free(t->ssl);
+    if (t->ctx)
+        SSL_CTX_free(t->ctx);
+    if (t->fd >= 0)
+        close(t->fd);
+    free(t);
 }

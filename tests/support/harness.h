@@ -34,12 +34,55 @@ struct harness_response {
     long status;
     char *body; /* heap, NUL-terminated */
     size_t len;
+    long http_version;      /* 1 (HTTP/1.x) or 2 (HTTP/2) */
+    char content_type[128]; /* "" if none */
 };
 /* One HTTP request. headers: NULL-terminated "Name: value" strings. Returns 0 if a response
  * arrived (any status), -1 on a transport error. */
 int harness_http(const char *method, const char *url, const char *const *headers, const char *body,
                  size_t len, struct harness_response *out);
+
+/* The same with the options a test through a TLS front needs. */
+struct harness_request {
+    const char *method, *url;
+    const char *const *headers; /* NULL-terminated "Name: value" strings, or NULL */
+    const char *body;           /* NULL: no body */
+    size_t len;
+    const char *local_addr; /* source address, e.g. "127.0.0.2" (any loopback address); NULL: any */
+    int insecure;           /* 1: TLS without certificate or host name checks (test certificates) */
+    int http2;              /* 1: offer HTTP/2 by ALPN (CURL_HTTP_VERSION_2TLS); 0: HTTP/1.1 */
+    int chunked; /* 1: send the body with Transfer-Encoding: chunked, no Content-Length */
+};
+int harness_http_req(const struct harness_request *q, struct harness_response *out);
 void harness_response_free(struct harness_response *r);
+
+/* ---- a real nginx in front: deploy/nginx/suara.conf rendered by deploy/nginx/render.sh ---- */
+struct harness_nginx {
+    pid_t pid;
+    int tls_port;  /* HTTPS on 127.0.0.1 (HTTP/2 by ALPN, else HTTP/1.1): the site under test */
+    int http_port; /* plain HTTP on 127.0.0.1: the redirect-to-HTTPS server */
+    char dir[512]; /* config, self-signed certificate, logs and temp files */
+};
+/* 1 if nginx is installed (/usr/sbin/nginx or on PATH); tests skip without it. */
+int harness_nginx_available(void);
+/* Makes a self-signed certificate (openssl) in dir, renders the production site with listen
+ * ports on 127.0.0.1 and the upstream 127.0.0.1:upstream_port, writes a main config whose paths
+ * all lie in dir, and starts nginx in the foreground (daemon off, a child of this process).
+ * Returns 0 once the TLS port accepts, -1 otherwise (then nothing is left running). */
+int harness_nginx_start(struct harness_nginx *n, const char *dir, int upstream_port);
+/* Stops it by PID (SIGTERM); returns harness_stop's status. */
+int harness_nginx_stop(struct harness_nginx *n);
+
+/* A raw TLS connection to 127.0.0.1:port for hand-written HTTP/1.1 (ALPN "http/1.1", no
+ * certificate check), e.g. hostile requests or a WebSocket upgrade through nginx. */
+struct harness_tls;
+struct harness_tls *harness_tls_open(int port, int timeout_ms);
+/* Writes all of buf: 0, or -1. */
+int harness_tls_write(struct harness_tls *t, const void *buf, size_t len);
+/* Reads what arrives within timeout_ms (up to cap bytes): the count, 0 when the peer closed,
+ * -1 on an error or when nothing came in time. */
+long harness_tls_read(struct harness_tls *t, void *buf, size_t cap, int timeout_ms);
+void harness_tls_close(struct harness_tls *t); /* NULL is fine */
 
 /* Milliseconds on a monotonic clock (for bounds only, never for logic under test). */
 long long harness_mono_ms(void);
