@@ -10,6 +10,7 @@
 #include "sr_mem.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +354,31 @@ enum sr_err dialog_step(const struct dialog_engine *e, const struct dialog_env *
     dlg_session_free(expired);
     free(c.text);
     free(c.norm);
+    return SR_E_OK;
+}
+
+enum sr_err dialog_slow_down(const struct dialog_engine *e, const struct dialog_env *env,
+                             const struct dialog_input *in, int window_s, struct dialog_result *out)
+{
+    if (!out)
+        return SR_E_INVALID;
+    memset(out, 0, sizeof(*out));
+    if (!e || !env || !in || !in->msg || !in->msg->sender)
+        return SR_E_INVALID;
+    struct dlg_ctx c = {
+        .e = e,
+        .env = env,
+        .out = out,
+        .channel = in->channel ? in->channel : "",
+        .to = in->msg->sender,
+    };
+    struct dlg_session *s = dlg_session_decode(e, in->session, in->session_len);
+    size_t lang = s ? s->lang : default_lang(&c);
+    dlg_session_free(s);
+    char secs[16];
+    snprintf(secs, sizeof(secs), "%d", window_s);
+    const char *vars[] = {"seconds", secs};
+    dlg_reply(&c, dlg_render(e, lang, "slow_down", vars, 1));
     return SR_E_OK;
 }
 

@@ -139,6 +139,13 @@ void dialog_engine_free(struct dialog_engine *e); /* NULL is fine */
 enum sr_err dialog_step(const struct dialog_engine *e, const struct dialog_env *env,
                         const struct dialog_input *in, struct dialog_result *out);
 
+/* The notice for a sender over the message rate limit (the gateway's [limits]): one polite
+ * "slow down" reply in the live survey's language (else the default language), naming the
+ * window in seconds. No session change, no event, outcome NONE. */
+enum sr_err dialog_slow_down(const struct dialog_engine *e, const struct dialog_env *env,
+                             const struct dialog_input *in, int window_s,
+                             struct dialog_result *out);
+
 /* The idle-expiry step: called by the sweeper when a session passed expires_at_ms without a new
  * message. Emits the abandoned event and returns no session. Replies may be empty. */
 enum sr_err dialog_expire(const struct dialog_engine *e, const struct dialog_env *env,

@@ -258,6 +258,7 @@ static enum sr_err record_visit(struct job *j)
         !(tl_store = evalstore_open(j->app->cfg->store.sqlite_path, EVALSTORE_WRITE, &eb)))
         e = fail(j, SR_E_IO, eb.msg);
     if (e == SR_E_OK) {
+        evalstore_set_rating_period(tl_store, j->app->cfg->dialog.rating_period_days);
         char citizen[65];
         app_citizen_hash(j->app, digits, citizen);
         int64_t when = at ? (int64_t)json_integer_value(at) : j->now;

@@ -96,6 +96,18 @@ static const struct key keys[] = {
     {"dialog", "officer_channel", KT_STRING, 0, 32, "", NULL, 0, CF(dialog.officer_channel),
      "channel officers and supervisors are messaged on (complaint notifications, escalations); "
      "empty = the first channel"},
+    {"dialog", "rating_period_days", KT_INT, 1, 3650, "30", NULL, 0, CF(dialog.rating_period_days),
+     "one rating per citizen per officer counts in the statistics per this many days (a recorded "
+     "visit counts its own first rating); repeats are kept but set aside"},
+    {"limits", "messages_per_window", KT_INT, 0, 100000, "20", NULL, 0,
+     CF(limits.messages_per_window),
+     "messages one citizen number may send per window; the excess gets one slow-down reply and "
+     "is then ignored (still acknowledged) until the window passes; 0 = no limit"},
+    {"limits", "window_s", KT_INT, 1, 86400, "60", NULL, 0, CF(limits.window_s),
+     "length of the fixed message-rate window in seconds (on the domain clock)"},
+    {"limits", "officer_messages_per_window", KT_INT, 0, 100000, "0", NULL, 0,
+     CF(limits.officer_messages_per_window),
+     "the same limit for numbers of registry officers; 0 = no limit"},
     {"server", "clock_file", KT_STRING, 0, 4096, "", NULL, 0, CF(server.clock_file),
      "FOR TESTS AND DRILLS ONLY: a file holding the unix time in ms that Suara takes as now "
      "(read at each use); empty = the real clock"},

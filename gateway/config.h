@@ -6,8 +6,8 @@
  * as '_' (e.g. [channel.wa] app_secret -> SUARA_CHANNEL_WA_APP_SECRET). Errors name the file,
  * line and key. The loaded config is const and passed explicitly.
  *
- * Sections: [server] [redis] [store] [privacy] [dialog] [sender] and one [channel.<name>] per
- * channel (keys: the fields of struct sr_channel_conf; type is required).
+ * Sections: [server] [redis] [store] [privacy] [dialog] [limits] [sender] and one [channel.<name>]
+ * per channel (keys: the fields of struct sr_channel_conf; type is required).
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -52,7 +52,13 @@ struct config {
         int session_idle_s;           /* 1800 */
         const char *default_language; /* "id" */
         const char *officer_channel;  /* channel officers are messaged on; "" = first */
+        int rating_period_days;       /* 30: one counted rating per citizen, officer, period */
     } dialog;
+    struct {
+        int messages_per_window;         /* 20 per citizen number; 0 = no limit */
+        int window_s;                    /* 60 */
+        int officer_messages_per_window; /* registry officers' numbers; 0 = no limit */
+    } limits;
     struct {
         int timeout_ms;     /* 10000 per attempt */
         int max_attempts;   /* 5 */

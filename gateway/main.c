@@ -190,6 +190,7 @@ static struct writer *start_writer(const struct config *cfg)
         .consumer = consumer,
         .batch_max = 500,
         .block_ms = 1000,
+        .rating_period_days = cfg->dialog.rating_period_days,
     };
     struct sr_errbuf eb = {{0}};
     struct writer *w = writer_start(&wc, &eb);

@@ -34,6 +34,7 @@ static const char *const kinds[] = {
 #undef M_KIND
 };
 static const char *const send_outcomes[] = {"ok", "retry", "failed", "opted_out", "other"};
+static const char *const limited_actions[] = {"told", "ignored"};
 static const char *const dialog_outcomes[] = {
 #define M_OUTCOME(name, text) text,
     DIALOG_OUTCOMES(M_OUTCOME)
@@ -68,6 +69,7 @@ struct metrics {
     atomic_ullong requests[ARRAY_LEN(routes)][N_STATUS];
     atomic_ullong *msg_in;  /* [n_channels][ARRAY_LEN(kinds)] */
     atomic_ullong *msg_out; /* [n_channels][ARRAY_LEN(send_outcomes)] */
+    atomic_ullong *limited; /* [n_channels][ARRAY_LEN(limited_actions)] */
     atomic_ullong dialog[ARRAY_LEN(dialog_outcomes)];
     atomic_ullong rtt_count[N_BUCKETS]; /* per bucket, not cumulative; summed when rendered */
     atomic_ullong rtt_sum_ns;
@@ -111,6 +113,8 @@ struct metrics *metrics_new(const char *const *channel_names, size_t n_channels)
     m->msg_in = sr_calloc(n_channels ? n_channels * ARRAY_LEN(kinds) : 1, sizeof(*m->msg_in));
     m->msg_out =
         sr_calloc(n_channels ? n_channels * ARRAY_LEN(send_outcomes) : 1, sizeof(*m->msg_out));
+    m->limited =
+        sr_calloc(n_channels ? n_channels * ARRAY_LEN(limited_actions) : 1, sizeof(*m->limited));
     return m;
 }
 
@@ -121,6 +125,7 @@ void metrics_free(struct metrics *m)
     free(m->channels);
     free(m->msg_in);
     free(m->msg_out);
+    free(m->limited);
     free(m);
 }
 
@@ -141,6 +146,12 @@ void metrics_message_out(struct metrics *m, size_t channel_idx, const char *outc
     size_t n = ARRAY_LEN(send_outcomes);
     if (channel_idx < m->n_channels)
         inc(&m->msg_out[channel_idx * n + name_index(send_outcomes, n, outcome)]);
+}
+
+void metrics_message_limited(struct metrics *m, size_t channel_idx, int told)
+{
+    if (channel_idx < m->n_channels)
+        inc(&m->limited[channel_idx * ARRAY_LEN(limited_actions) + (told ? 0 : 1)]);
 }
 
 void metrics_dialog_outcome(struct metrics *m, const char *outcome)
@@ -278,6 +289,11 @@ static void render_out(struct metrics *m, const struct metric_def *d, struct buf
     render_per_channel(m, d, b, m->msg_out, "outcome", send_outcomes, ARRAY_LEN(send_outcomes));
 }
 
+static void render_limited(struct metrics *m, const struct metric_def *d, struct buf *b)
+{
+    render_per_channel(m, d, b, m->limited, "action", limited_actions, ARRAY_LEN(limited_actions));
+}
+
 static void render_dialog(struct metrics *m, const struct metric_def *d, struct buf *b)
 {
     for (size_t i = 0; i < ARRAY_LEN(dialog_outcomes); i++)
@@ -311,6 +327,10 @@ static const struct metric_def metric_defs[] = {
      "channel,kind", render_in},
     {"suara_messages_out_total", "counter", "Outbound send attempts, by channel and outcome.",
      "channel,outcome", render_out},
+    {"suara_messages_limited_total", "counter",
+     "Inbound messages over their sender's rate limit ([limits]), not processed, by channel and "
+     "action (told: got the window's slow-down reply; ignored: acknowledged only).",
+     "channel,action", render_limited},
     {"suara_dialog_outcomes_total", "counter", "Dialog steps, by outcome.", "outcome",
      render_dialog},
     {"suara_redis_rtt_seconds", "histogram", "Redis command round-trip time in seconds.", "",

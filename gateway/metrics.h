@@ -20,6 +20,8 @@ void metrics_request(struct metrics *m, const char *route, int status);
 void metrics_message_in(struct metrics *m, size_t channel_idx, const char *kind);
 /* outcome: "ok", "retry", "failed", "opted_out". */
 void metrics_message_out(struct metrics *m, size_t channel_idx, const char *outcome);
+/* A message over its sender's rate limit; told: 1 if it got the window's slow-down notice. */
+void metrics_message_limited(struct metrics *m, size_t channel_idx, int told);
 /* outcome: a dialog_outcome_name(). */
 void metrics_dialog_outcome(struct metrics *m, const char *outcome);
 void metrics_redis_rtt(struct metrics *m, double seconds);

@@ -3,7 +3,10 @@
  * The inbound pipeline of one webhook request: verify the signature, parse into normalised
  * items, then for each item in order: load the sender's session (and whether the provider id was
  * already committed), run the pure dialog step, and commit everything in one atomic Redis script.
- * A version conflict (two messages of one sender at once) reloads and steps again. The provider
+ * A version conflict (two messages of one sender at once) reloads and steps again. A sender over
+ * the [limits] message rate is not stepped: the window's first excess message gets one slow-down
+ * reply, the rest are only deduplicated and acknowledged (the load reads the window's count, the
+ * commit counts the message, so the limit costs no extra round trip). The provider
  * gets its 200 only after every item is durable; if Redis cannot confirm, it gets 503.
  * Also here: the idle-expiry sweep, which runs the dialog's expiry step for claimed sessions.
  */
@@ -39,6 +42,10 @@ struct job {
     int api;
     int api_duplicate;
     json_t *api_told; /* array of texts */
+    /* the sender's message-rate window: "<citizen>:<window index>" and its limit (0 = none) */
+    char *rate_id;
+    int rate_limit;
+    int limited; /* this item is over the limit: not stepped */
 };
 
 static void process_next(struct job *j);
@@ -93,6 +100,9 @@ static void step_clear(struct job *j)
     j->event_base = NULL;
     free(j->session);
     j->session = NULL;
+    free(j->rate_id);
+    j->rate_id = NULL;
+    j->limited = 0;
 }
 
 static void job_free(struct job *j)
@@ -156,7 +166,9 @@ static void on_committed(void *ud, enum sr_err err, enum store_commit_result res
         job_fail(j, SR_E_UNAVAILABLE, "session busy; retry");
         return;
     }
-    if (res == STORE_COMMITTED && j->batch.items[j->idx].kind != SR_IN_STATUS)
+    if (res == STORE_COMMITTED && j->limited)
+        metrics_message_limited(j->w->app->metrics, j->ch->index, j->res.n_replies > 0);
+    else if (res == STORE_COMMITTED && j->batch.items[j->idx].kind != SR_IN_STATUS)
         metrics_dialog_outcome(j->w->app->metrics, dialog_outcome_name(j->res.outcome));
     advance(j);
 }
@@ -258,8 +270,42 @@ static void run_step(struct job *j, const struct store_complaint *c)
         .complaint = j->res.complaint ? &cw : NULL,
         .feed = (const char *const *)j->res.feed,
         .n_feed = j->res.n_feed,
+        .rate_mode = j->rate_id ? STORE_RATE_COUNT : STORE_RATE_NONE,
+        .rate_id = j->rate_id,
+        .rate_ttl_s = 2 * j->w->app->cfg->limits.window_s,
     };
     store_commit(j->w->store, &commit, on_committed, j);
+}
+
+/* A message over its sender's rate limit: counted and deduplicated, the session left alone, and
+ * only the window's first such message answered (told: the notice was already committed). */
+static void commit_limited(struct job *j, int told)
+{
+    const struct config *cfg = j->w->app->cfg;
+    j->limited = 1;
+    if (!told) {
+        struct dialog_env env = app_dialog_env(j->w->app);
+        struct dialog_input in = step_input(j, NULL, NULL);
+        if (dialog_slow_down(j->w->app->dialogs, &env, &in, cfg->limits.window_s, &j->res) !=
+            SR_E_OK) {
+            job_fail(j, SR_E_INTERNAL, "dialog step failed");
+            return;
+        }
+    }
+    j->reply_json = replies_to_json(&j->res);
+    const struct sr_inbound *m = &j->batch.items[j->idx];
+    struct store_commit c = {
+        .channel = j->ch->conf->name,
+        .sender = m->sender,
+        .provider_id = m->provider_id,
+        .expected_version = -1,
+        .replies = (const char *const *)j->reply_json,
+        .n_replies = j->res.n_replies,
+        .rate_mode = STORE_RATE_LIMITED,
+        .rate_id = j->rate_id,
+        .rate_ttl_s = 2 * cfg->limits.window_s,
+    };
+    store_commit(j->w->store, &c, on_committed, j);
 }
 
 static void on_complaint_loaded(void *ud, enum sr_err err, const struct store_complaint *c)
@@ -289,6 +335,10 @@ static void on_loaded(void *ud, enum sr_err err, const struct store_session *s)
     j->session_len = s->data ? s->len : 0;
     j->version = s->version;
     j->now_ms = app_domain_now(j->w->app);
+    if (j->rate_limit > 0 && s->rate_n >= j->rate_limit) {
+        commit_limited(j, s->rate_told);
+        return;
+    }
     /* does the step need a complaint (or a unit's open list) loaded first? */
     struct dialog_env env = app_dialog_env(j->w->app);
     struct dialog_input in = step_input(j, NULL, NULL);
@@ -334,6 +384,21 @@ static void commit_status(struct job *j, const struct sr_inbound *m)
     store_commit(j->w->store, &c, on_committed, j);
 }
 
+/* The sender's rate window on the domain clock, keyed by the pseudonym (never the number);
+ * none for officers' API commands and for senders without a limit. */
+static void rate_window(struct job *j, const struct sr_inbound *m)
+{
+    const struct app *a = j->w->app;
+    int officer = evalstore_registry_by_phone(a->registry, m->sender) != NULL;
+    j->rate_limit = j->api    ? 0
+                    : officer ? a->cfg->limits.officer_messages_per_window
+                              : a->cfg->limits.messages_per_window;
+    if (j->rate_limit <= 0)
+        return;
+    long long window = app_domain_now(a) / (1000LL * a->cfg->limits.window_s);
+    j->rate_id = sr_asprintf("%s:%lld", j->citizen, window);
+}
+
 static void process_next(struct job *j)
 {
     if (j->idx == j->batch.n) {
@@ -354,7 +419,9 @@ static void process_next(struct job *j)
     }
     app_citizen_hash(j->w->app, m->sender, j->citizen);
     j->event_base = sr_asprintf("%s:%s", j->ch->conf->name, m->provider_id);
-    store_session_load(j->w->store, j->ch->conf->name, m->sender, m->provider_id, on_loaded, j);
+    rate_window(j, m);
+    store_session_load_rated(j->w->store, j->ch->conf->name, m->sender, m->provider_id, j->rate_id,
+                             on_loaded, j);
 }
 
 void webhook_post(struct gw_request *r)

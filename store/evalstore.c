@@ -150,8 +150,19 @@ static const char *const migrations[] = {
     "CREATE INDEX visits_citizen ON visits(citizen, officer_code, at);"
     "CREATE INDEX surveys_completed ON surveys(completed_at);"
     "CREATE INDEX surveys_started ON surveys(started_at);",
+    /* 4: one counted rating per citizen per officer per visit or period (issue 8): repeats are
+     * kept but set aside (counted = 0); verified_by is the one visit that verified a rating.
+     * Existing rows are marked by the fixup below. */
+    "ALTER TABLE surveys ADD COLUMN counted INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE surveys ADD COLUMN verified_by INTEGER;"
+    "CREATE INDEX surveys_pair ON surveys(citizen, officer_code, started_at);"
+    "CREATE INDEX surveys_set_aside ON surveys(counted, completed_at);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* Data steps run after migration step i's SQL, in its transaction (NULL: none). */
+typedef enum sr_err migration_fixup(struct evalstore *es, struct sr_errbuf *eb);
+static migration_fixup *const fixups[SCHEMA_VERSION] = {[3] = es_ratings_recount_all};
 
 static const char *const stmt_sql[ES__STMT_COUNT] = {
 #define ES_STMT_SQL(name, sql) [ES_##name] = sql,
@@ -244,6 +255,8 @@ static enum sr_err migrate(struct evalstore *es, struct sr_errbuf *eb)
             return es_exec(es, "COMMIT", eb);
         char *bump = sr_asprintf("PRAGMA user_version = %d", v + 1);
         enum sr_err e = es_exec(es, migrations[v], eb);
+        if (e == SR_E_OK && fixups[v])
+            e = fixups[v](es, eb);
         if (e == SR_E_OK)
             e = es_exec(es, bump, eb);
         if (e == SR_E_OK)
@@ -282,6 +295,7 @@ struct evalstore *evalstore_open(const char *path, enum evalstore_mode mode, str
 {
     struct evalstore *es = sr_calloc(1, sizeof(*es));
     es->mode = mode;
+    es->rating_period_ms = ES_RATING_PERIOD_DEFAULT_DAYS * 86400000LL;
     int flags =
         mode == EVALSTORE_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
     if (!path || sqlite3_open_v2(path, &es->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -308,11 +322,9 @@ void evalstore_close(struct evalstore *es)
     free(es);
 }
 
-enum sr_err evalstore_record_visit(struct evalstore *es, const char *officer_code,
-                                   const char *citizen, int64_t at_ms, struct sr_errbuf *eb)
+static enum sr_err insert_visit(struct evalstore *es, const char *officer_code, const char *citizen,
+                                int64_t at_ms, struct sr_errbuf *eb)
 {
-    if (!officer_code || !*officer_code || !citizen || !*citizen || at_ms <= 0)
-        return sr_errf(eb, SR_E_INVALID, "a visit needs an officer, a citizen and a time");
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(es->db,
                            "INSERT INTO visits (officer_code, citizen, at) VALUES (?1, ?2, ?3)", -1,
@@ -324,6 +336,29 @@ enum sr_err evalstore_record_visit(struct evalstore *es, const char *officer_cod
     enum sr_err e = es_step_done(es, st, "insert visit", eb);
     sqlite3_finalize(st);
     return e;
+}
+
+enum sr_err evalstore_record_visit(struct evalstore *es, const char *officer_code,
+                                   const char *citizen, int64_t at_ms, struct sr_errbuf *eb)
+{
+    if (!officer_code || !*officer_code || !citizen || !*citizen || at_ms <= 0)
+        return sr_errf(eb, SR_E_INVALID, "a visit needs an officer, a citizen and a time");
+    if (es_exec(es, "BEGIN IMMEDIATE", eb) != SR_E_OK)
+        return SR_E_IO;
+    enum sr_err e = insert_visit(es, officer_code, citizen, at_ms, eb);
+    if (e == SR_E_OK)
+        e = es_ratings_recount(es, citizen, officer_code, eb);
+    if (e == SR_E_OK)
+        e = es_exec(es, "COMMIT", eb);
+    if (e != SR_E_OK)
+        es_rollback(es);
+    return e;
+}
+
+void evalstore_set_rating_period(struct evalstore *es, int days)
+{
+    if (es && days > 0)
+        es->rating_period_ms = (int64_t)days * 86400000LL;
 }
 
 int evalstore_ping(struct evalstore *es)

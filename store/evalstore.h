@@ -7,7 +7,9 @@
  *
  * Event JSON (written by dialogs/ and the gateway; every event has "id", "type", "at" unix ms):
  *   survey_started    channel citizen session survey officer unit language
- *   survey_completed  ... + started_at answers {element: 1..4} comment (string|null)
+ *   survey_completed  ... + started_at answers {element: 1..4} comment (string|null); marks
+ *                     the citizen's surveys of that officer counted or set aside (see
+ *                     evalstore_set_rating_period)
  *   survey_cancelled  channel citizen session survey officer unit started_at
  *   survey_abandoned  channel citizen session survey officer unit started_at (idle expiry)
  *   message_status    channel provider_id status error_code (string|null)
@@ -92,10 +94,17 @@ size_t evalstore_registry_unit_handlers(void *registry, const char *unit,
                                         const struct sr_officer **out, size_t max);
 const struct sr_officer *evalstore_registry_unit_supervisor(void *registry, const char *unit);
 
-/* Records a service visit of a citizen (pseudonym) to an officer at at_ms: ratings of that
- * officer by that citizen in the 7 days after count as verified (stats.h). */
+/* Records a service visit of a citizen (pseudonym) to an officer at at_ms: the first rating of
+ * that officer by that citizen started in the 7 days after is verified (one visit verifies one
+ * rating) and counted; the pair's marks are recomputed in the same transaction. */
 enum sr_err evalstore_record_visit(struct evalstore *es, const char *officer_code,
                                    const char *citizen, int64_t at_ms, struct sr_errbuf *eb);
+
+/* Ratings: one completed survey per citizen per officer counts in the statistics per period of
+ * this many days (30 by default; a survey verified by a visit always counts); the repeats are
+ * kept with surveys.counted = 0 and reported as set aside (evalstore_ratings.c has the rule).
+ * Applies to marks computed from now on (the schema migration used the default). */
+void evalstore_set_rating_period(struct evalstore *es, int days);
 
 /* SELECT 1 on the connection: 0 if reachable. */
 int evalstore_ping(struct evalstore *es);

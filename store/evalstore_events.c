@@ -126,9 +126,10 @@ static enum sr_err apply_completed(struct evalstore *es, const struct ev *e, str
     bind_jint(st, 8, e->o, "started_at");
     sqlite3_bind_int64(st, 9, e->at);
     es_bind_str(st, 10, jstr(e->o, "comment"));
-    if (es_step_done(es, st, "survey_completed", eb) != SR_E_OK)
+    if (es_step_done(es, st, "survey_completed", eb) != SR_E_OK ||
+        put_answers(es, e, eb) != SR_E_OK)
         return SR_E_IO;
-    return put_answers(es, e, eb);
+    return es_ratings_recount_session(es, jstr(e->o, "session"), eb);
 }
 
 /* survey_cancelled / survey_abandoned: the status is the type without its "survey_" prefix. */

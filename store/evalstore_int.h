@@ -99,6 +99,14 @@
       "THEN coalesce(sla_first_response_met, 0) ELSE sla_first_response_met END, "                 \
       "sla_resolution_met = CASE WHEN ?2 = 'resolution' "                                          \
       "THEN coalesce(sla_resolution_met, 0) ELSE sla_resolution_met END WHERE ticket = ?1")        \
+    X(RATING_SURVEYS, "SELECT session, coalesce(started_at, completed_at) AS t FROM surveys "      \
+                      "WHERE citizen = ?1 AND officer_code = ?2 AND status = 'completed' "         \
+                      "ORDER BY t, session")                                                       \
+    X(RATING_VISITS, "SELECT id, at FROM visits WHERE citizen = ?1 AND officer_code = ?2 "         \
+                     "ORDER BY at, id")                                                            \
+    X(RATING_MARK, "UPDATE surveys SET counted = ?2, verified_by = ?3 WHERE session = ?1 "         \
+                   "AND (counted IS NOT ?2 OR verified_by IS NOT ?3)")                             \
+    X(SURVEY_PAIR, "SELECT citizen, officer_code FROM surveys WHERE session = ?1")                 \
     X(PING, "SELECT 1")
 
 enum es_stmt_id {
@@ -113,7 +121,22 @@ struct evalstore {
     sqlite3 *db;
     enum evalstore_mode mode;
     sqlite3_stmt *stmt[ES__STMT_COUNT]; /* owned, finalized by evalstore_close */
+    int64_t rating_period_ms;           /* evalstore_set_rating_period; 30 days by default */
 };
+
+/* A recorded visit verifies a rating started this long after it at most. */
+#define ES_VISIT_WINDOW_MS (7 * 86400000LL)
+#define ES_RATING_PERIOD_DEFAULT_DAYS 30
+
+/* ---- counted ratings (evalstore_ratings.c); inside the caller's transaction ---- */
+/* Recomputes counted / verified_by of every completed survey of one citizen and officer. */
+enum sr_err es_ratings_recount(struct evalstore *es, const char *citizen, const char *officer,
+                               struct sr_errbuf *eb);
+/* The same for the pair of one survey (nothing if it has no citizen or officer). */
+enum sr_err es_ratings_recount_session(struct evalstore *es, const char *session,
+                                       struct sr_errbuf *eb);
+/* The same for every pair (the schema migration that introduced the marks). */
+enum sr_err es_ratings_recount_all(struct evalstore *es, struct sr_errbuf *eb);
 
 /* The cached statement, reset and with bindings cleared; NULL with eb filled on error. The
  * statement stays owned by es. */

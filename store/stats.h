@@ -26,7 +26,11 @@
  *    is reported but is not an IKM element;
  *  - response rate = completed surveys / surveys started in the period;
  *  - verified ratings are those whose citizen had a visit to that officer recorded
- *    (evalstore_record_visit) in the 7 days before the survey started; they are reported apart.
+ *    (evalstore_record_visit) in the 7 days before the survey started, one rating per visit
+ *    (the first); they are reported apart;
+ *  - one rating per citizen per officer counts per visit, or per [dialog] rating_period_days
+ *    without one (evalstore_ratings.c); repeats are kept but left out of every figure above and
+ *    reported as "set_aside" (completed in the period, per group).
  */
 #ifndef STATS_H
 #define STATS_H
@@ -96,7 +100,8 @@ enum sr_err stats_response_times(struct stats *s, const struct stats_filter *f, 
                                  json_t **out, struct sr_errbuf *eb);
 
 /* {"filter", "groups": [{"key", "elements": [{"element", "nrr", "respondents"}], "ikm",
- *  "grade", "surveys_started", "surveys_completed", "response_rate", "verified": {"elements",
+ *  "grade", "surveys_started", "surveys_completed", "response_rate", "set_aside",
+ *  "verified": {"elements",
  *  "ikm", "grade"}, "unverified": {...}}], "previous", "change": [{"key", "ikm_diff",
  *  "ikm_ratio", "response_rate_diff"}]}. Groups: none, officer, unit, month, quarter (category
  *  groups complaint ratings only). */

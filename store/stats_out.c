@@ -124,6 +124,7 @@ static void sat_rows(struct table *t, const json_t *groups, const char *period)
                                  cell(json_object_get(e, "nrr")),
                                  cell(json_object_get(e, "respondents")),
                                  sr_strdup(""),
+                                 sr_strdup(""),
                                  sr_strdup("")};
                 add_row(t, cells);
             }
@@ -134,7 +135,8 @@ static void sat_rows(struct table *t, const json_t *groups, const char *period)
                              cell(json_object_get(b, "ikm")),
                              s ? sr_strdup("") : cell(json_object_get(g, "surveys_completed")),
                              cell(json_object_get(b, "grade")),
-                             s ? sr_strdup("") : cell(json_object_get(g, "response_rate"))};
+                             s ? sr_strdup("") : cell(json_object_get(g, "response_rate")),
+                             s ? sr_strdup("") : cell(json_object_get(g, "set_aside"))};
             add_row(t, cells);
         }
     }
@@ -153,7 +155,8 @@ static void sat_change_rows(struct table *t, const json_t *change)
                          cell(json_object_get(c, "ikm_ratio")),
                          sr_strdup(""),
                          sr_strdup(""),
-                         cell(json_object_get(c, "response_rate_diff"))};
+                         cell(json_object_get(c, "response_rate_diff")),
+                         sr_strdup("")};
         add_row(t, cells);
     }
 }
@@ -186,8 +189,9 @@ static void build(struct table *t, const json_t *res)
         rt_rows(t, prev, "previous");
         rt_change_rows(t, json_object_get(res, "change"));
     } else if (kind && strcmp(kind, "satisfaction") == 0) {
-        static const char *const h[] = {"period", "key",         "ratings", "element",
-                                        "value",  "respondents", "grade",   "response_rate"};
+        static const char *const h[] = {"period",  "key",           "ratings",
+                                        "element", "value",         "respondents",
+                                        "grade",   "response_rate", "set_aside"};
         header(t, h, sizeof(h) / sizeof(h[0]));
         sat_rows(t, json_object_get(res, "groups"), "current");
         sat_rows(t, prev, "previous");

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Statistics: citizen satisfaction (NRR per element, the IKM and its grade, response rate,
- * verified and unverified ratings apart) and the per-complaint list. Answers are summed per
- * (group, element) in SQL; the IKM is computed here from exact sums, rounded only at the end.
+ * verified and unverified ratings apart, repeats set aside) and the per-complaint list. Answers
+ * are summed per (group, element) in SQL; the IKM is computed here from exact sums, rounded only
+ * at the end. Only counted surveys enter the sums (the writer marks them: evalstore_ratings.c);
+ * the set-aside ones are counted per group.
  */
 #include "stats_int.h"
 
@@ -11,8 +13,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define VISIT_WINDOW_MS (7 * 86400000LL)
 
 /* sums[key][element] = [sum, n, verified sum, verified n] */
 static void add_answer(json_t *sums, const char *key, const char *element, long long sum,
@@ -81,11 +81,10 @@ static enum sr_err fetch_answers(struct stats *s, const struct stats_filter *f, 
     char *sql =
         sr_asprintf("SELECT k, element, SUM(value), COUNT(*), verified FROM ("
                     " SELECT %s AS k, a.element AS element, a.value AS value,"
-                    "  EXISTS (SELECT 1 FROM visits v WHERE v.citizen = s.citizen"
-                    "   AND v.officer_code = s.officer_code AND v.at <= s.started_at"
-                    "   AND v.at >= s.started_at - %lld) AS verified"
+                    "  s.verified_by IS NOT NULL AS verified"
                     " FROM survey_answers a JOIN surveys s USING (session)"
-                    " WHERE s.status = 'completed' AND s.completed_at >= ?1 AND s.completed_at < ?2"
+                    " WHERE s.status = 'completed' AND s.counted = 1"
+                    "  AND s.completed_at >= ?1 AND s.completed_at < ?2"
                     "  AND (?3 IS NULL OR s.unit_code = ?3) AND (?4 IS NULL OR s.officer_code = ?4)"
                     "  AND ?5 IS NULL"
                     " UNION ALL"
@@ -94,7 +93,7 @@ static enum sr_err fetch_answers(struct stats *s, const struct stats_filter *f, 
                     "  AND (?3 IS NULL OR c.unit_code = ?3) AND (?4 IS NULL OR c.resolved_by = ?4)"
                     "  AND (?5 IS NULL OR c.category = ?5)"
                     ") GROUP BY k, element, verified",
-                    skey, VISIT_WINDOW_MS, ckey);
+                    skey, ckey);
     free(skey);
     free(ckey);
     return each_row(s, sql, f, "satisfaction", answer_row, sums, eb);
@@ -122,6 +121,29 @@ static enum sr_err fetch_rates(struct stats *s, const struct stats_filter *f, js
                             key);
     free(key);
     return each_row(s, sql, f, "response rate", rate_row, rates, eb);
+}
+
+/* aside[key] = completed surveys of the period that were set aside (repeats, not counted) */
+static void aside_row(sqlite3_stmt *st, const char *key, json_t *aside)
+{
+    json_object_set_new(aside, key, json_integer((json_int_t)sqlite3_column_int64(st, 1)));
+}
+
+static enum sr_err fetch_set_aside(struct stats *s, const struct stats_filter *f, json_t *aside,
+                                   struct sr_errbuf *eb)
+{
+    if (f->group == STATS_GROUP_CATEGORY || (f->category && *f->category))
+        return SR_E_OK; /* surveys have no category */
+    char *key = survey_key(f, "s.completed_at");
+    char *sql = sr_asprintf("SELECT %s, COUNT(*) FROM surveys s "
+                            "WHERE s.status = 'completed' AND s.counted = 0 "
+                            "AND s.completed_at >= ?1 AND s.completed_at < ?2 "
+                            "AND (?3 IS NULL OR s.unit_code = ?3) "
+                            "AND (?4 IS NULL OR s.officer_code = ?4) AND (?5 IS NULL OR 1) "
+                            "GROUP BY 1",
+                            key);
+    free(key);
+    return each_row(s, sql, f, "set aside", aside_row, aside, eb);
 }
 
 /* An IKM element is U1..U9. */
@@ -171,8 +193,9 @@ static json_t *ikm_block(const json_t *elements, size_t base)
 }
 
 /* One group's figures. elements: {name: [sum, n, verified sum, verified n]} in the SQL's
- * (alphabetical) order, or NULL. */
-static json_t *sat_group(const char *key, const json_t *elements, const json_t *rate)
+ * (alphabetical) order, or NULL; aside: the set-aside count, or NULL. */
+static json_t *sat_group(const char *key, const json_t *elements, const json_t *rate,
+                         const json_t *aside)
 {
     json_t *els = elements ? json_incref((json_t *)elements) : json_object();
     json_t *all = json_object(), *g;
@@ -197,31 +220,45 @@ static json_t *sat_group(const char *key, const json_t *elements, const json_t *
     json_object_set_new(g, "surveys_completed", json_integer(done));
     json_object_set_new(g, "response_rate",
                         started ? json_real((double)done / (double)started) : json_null());
+    json_object_set_new(g, "set_aside", json_integer(json_integer_value(aside)));
     json_decref(all);
     json_decref(els);
     return g;
 }
 
+/* Adds a group for every key of from that map lacks. */
+static void add_missing(json_t *map, const json_t *sums, const json_t *rates, const json_t *aside,
+                        const json_t *from)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)from, k, v) if (!json_object_get(map, k))
+        json_object_set_new(map, k,
+                            sat_group(k, json_object_get(sums, k), json_object_get(rates, k),
+                                      json_object_get(aside, k)));
+}
+
 static enum sr_err sat_period(struct stats *s, const struct stats_filter *f, json_t **groups,
                               struct sr_errbuf *eb)
 {
-    json_t *sums = json_object(), *rates = json_object(), *map = json_object();
+    json_t *sums = json_object(), *rates = json_object(), *aside = json_object();
+    json_t *map = json_object();
     enum sr_err e = fetch_answers(s, f, sums, eb);
     if (e == SR_E_OK)
         e = fetch_rates(s, f, rates, eb);
+    if (e == SR_E_OK)
+        e = fetch_set_aside(s, f, aside, eb);
     if (e == SR_E_OK) {
-        const char *k;
-        json_t *v;
-        json_object_foreach(sums, k, v)
-            json_object_set_new(map, k, sat_group(k, v, json_object_get(rates, k)));
-        json_object_foreach(rates, k, v) if (!json_object_get(map, k))
-            json_object_set_new(map, k, sat_group(k, NULL, v));
+        add_missing(map, sums, rates, aside, sums);
+        add_missing(map, sums, rates, aside, rates);
+        add_missing(map, sums, rates, aside, aside);
         if (f->group == STATS_GROUP_NONE && json_object_size(map) == 0)
-            json_object_set_new(map, "", sat_group("", NULL, NULL));
+            json_object_set_new(map, "", sat_group("", NULL, NULL, NULL));
         *groups = stats_map_to_array(map);
     }
     json_decref(sums);
     json_decref(rates);
+    json_decref(aside);
     json_decref(map);
     return e;
 }

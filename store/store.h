@@ -18,6 +18,8 @@
  *   <p>sla                         zset: member "<ticket>\x1f<kind>", score due_ms; kinds
  *                                  "first_response", "resolution"
  *   <p>feed                        pub/sub channel of the officers' live feed (JSON)
+ *   <p>rate:<citizen>:<window>     hash {n: messages counted, t: slow-down notice sent} of one
+ *                                  citizen pseudonym in one fixed window; TTL 2 windows
  *
  * Every callback is called exactly once, also on disconnect (err = SR_E_UNAVAILABLE: "not
  * durable") and on store_close (err = SR_E_UNAVAILABLE). Data handed to a callback is borrowed
@@ -67,12 +69,19 @@ struct store_session {
     size_t len;
     long long version; /* 0 if none */
     int seen;          /* 1 if <channel, provider_id> was already committed: a duplicate */
+    long long rate_n;  /* messages counted in the rate window (store_session_load_rated), or 0 */
+    int rate_told;     /* 1 if the window's slow-down notice was already committed */
 };
 typedef void store_load_cb(void *ud, enum sr_err err, const struct store_session *s);
 /* Loads the session of (channel, sender) and whether provider_id was already committed, in one
  * round trip. provider_id may be NULL (then seen = 0). */
 void store_session_load(struct store *s, const char *channel, const char *sender,
                         const char *provider_id, store_load_cb *cb, void *ud);
+/* The same round trip, also reading the rate window rate_id ("<citizen pseudonym>:<window>",
+ * NULL = none) into rate_n / rate_told. */
+void store_session_load_rated(struct store *s, const char *channel, const char *sender,
+                              const char *provider_id, const char *rate_id, store_load_cb *cb,
+                              void *ud);
 
 /* A complaint record written with a commit (mirrors dialogs' dialog_complaint_write). */
 struct store_complaint_write {
@@ -84,6 +93,14 @@ struct store_complaint_write {
     int open;                      /* SADD / SREM <p>open:<unit> */
     int64_t due_first_response_ms; /* ZADD (>0) or ZREM (0) of the two SLA timer members */
     int64_t due_resolution_ms;
+};
+
+/* What a commit does to the sender's rate window (<p>rate:<rate_id>). */
+enum store_rate_mode {
+    STORE_RATE_NONE,   /* not counted (status items, sweeps, officers without a limit) */
+    STORE_RATE_COUNT,  /* count the message */
+    STORE_RATE_LIMITED /* over the limit: count it; the replies go out only if the window's
+                          notice was not sent yet (exactly one notice per window) */
 };
 
 struct store_commit {
@@ -102,6 +119,9 @@ struct store_commit {
         *complaint;          /* NULL: none; version-checked like the session */
     const char *const *feed; /* JSON strings PUBLISHed on <p>feed after the writes */
     size_t n_feed;
+    enum store_rate_mode rate_mode; /* with rate_id; NONE (0) by default */
+    const char *rate_id;            /* "<citizen pseudonym>:<window>", never a raw number */
+    int rate_ttl_s;                 /* the window's key lives this long (two windows) */
 };
 
 enum store_commit_result {

@@ -8,28 +8,40 @@
  */
 #include "store_int.h"
 
-/* KEYS: sess [, dedupe]. Returns {v or "0", s or "", seen 0/1}. */
-static const char lua_load[] = "local h = redis.call('HMGET', KEYS[1], 'v', 's')\n"
-                               "local seen = 0\n"
-                               "if #KEYS > 1 then seen = redis.call('EXISTS', KEYS[2]) end\n"
-                               "return {h[1] or '0', h[2] or '', seen}\n";
+/* KEYS: sess [, dedupe or "" [, rate]]. Returns {v or "0", s or "", seen 0/1, rate count,
+ * rate notice sent 0/1}. */
+static const char lua_load[] =
+    "local h = redis.call('HMGET', KEYS[1], 'v', 's')\n"
+    "local seen = 0\n"
+    "if #KEYS > 1 and KEYS[2] ~= '' then seen = redis.call('EXISTS', KEYS[2]) end\n"
+    "local r = {false, false}\n"
+    "if #KEYS > 2 then r = redis.call('HMGET', KEYS[3], 'n', 't') end\n"
+    "return {h[1] or '0', h[2] or '', seen, r[1] or '0', r[2] or '0'}\n";
 
 /* KEYS: sess, dedupe, expiry, events, outbox [, complaint, open:<unit>, sla].
+ *       [, rate]
  * ARGV: expected_version, mode (keep|set|clear), session, session_ttl_s, expires_at_ms,
  *       expiry member, dedupe_ttl_s, n_events, n_replies, n_feed, feed channel,
  *       complaint expected_version, record, open 0/1, due_first_response, due_resolution, ticket,
- *       events..., replies..., feed...
- * The complaint part is used when #KEYS == 8: its version check (0 = must not exist) comes
- * before any write like the session's. A closed complaint expires after session_ttl_s, any other
- * state is persistent. Feed items are PUBLISHed after every write.
- * Returns {"dup"|"conflict"|"ok", session version}. */
+ *       rate mode (none|count|limited), rate ttl, events..., replies..., feed...
+ * The rate key is the last key when the rate mode is not "none": the message is counted in the
+ * window (HINCRBY n); "limited" also marks the window's notice (HSETNX t) and drops the replies
+ * when it was already marked, so a window gets exactly one slow-down notice.
+ * The complaint part is used when there are 8 keys besides the rate key: its version check
+ * (0 = must not exist) comes before any write like the session's. A closed complaint expires after
+ * session_ttl_s, any other state is persistent. Feed items are PUBLISHed after every write. Returns
+ * {"dup"|"conflict"|"ok", session version}. */
 static const char lua_commit[] =
     "local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')\n"
     "if redis.call('EXISTS', KEYS[2]) == 1 then return {'dup', v} end\n"
     "local expected = tonumber(ARGV[1])\n"
     "if expected >= 0 and expected ~= v then return {'conflict', v} end\n"
+    "local rmode = ARGV[18]\n"
+    "local rk = nil\n"
+    "if rmode ~= 'none' then rk = KEYS[#KEYS] end\n"
+    "local hasc = #KEYS - (rk and 1 or 0) == 8\n"
     "local cv = 0\n"
-    "if #KEYS == 8 then\n"
+    "if hasc then\n"
     "  cv = tonumber(redis.call('HGET', KEYS[6], 'v') or '0')\n"
     "  if cv ~= tonumber(ARGV[12]) then return {'conflict', v} end\n"
     "end\n"
@@ -52,7 +64,7 @@ static const char lua_commit[] =
     "  if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end\n"
     "  redis.call('ZREM', KEYS[3], ARGV[6])\n"
     "end\n"
-    "if #KEYS == 8 then\n"
+    "if hasc then\n"
     "  redis.call('HSET', KEYS[6], 'v', cv + 1, 's', ARGV[13])\n"
     "  local ok, rec = pcall(cjson.decode, ARGV[13])\n"
     "  if ok and type(rec) == 'table' and rec['state'] == 'closed' then\n"
@@ -72,9 +84,15 @@ static const char lua_commit[] =
     "local ne = tonumber(ARGV[8])\n"
     "local nr = tonumber(ARGV[9])\n"
     "local nf = tonumber(ARGV[10])\n"
-    "local h = 17\n"
+    "local nsend = nr\n"
+    "if rk then\n"
+    "  redis.call('HINCRBY', rk, 'n', 1)\n"
+    "  if rmode == 'limited' and redis.call('HSETNX', rk, 't', 1) == 0 then nsend = 0 end\n"
+    "  redis.call('EXPIRE', rk, ARGV[19])\n"
+    "end\n"
+    "local h = 19\n"
     "for i = 1, ne do redis.call('XADD', KEYS[4], '*', 'e', ARGV[h + i]) end\n"
-    "for i = 1, nr do redis.call('XADD', KEYS[5], '*', 'r', ARGV[h + ne + i]) end\n"
+    "for i = 1, nsend do redis.call('XADD', KEYS[5], '*', 'r', ARGV[h + ne + i]) end\n"
     "redis.call('SET', KEYS[2], '1', 'EX', ARGV[7])\n"
     "for i = 1, nf do redis.call('PUBLISH', ARGV[11], ARGV[h + ne + nr + i]) end\n"
     "return {'ok', v}\n";

@@ -66,7 +66,7 @@ static void load_reply(struct store_req *q, const redisReply *r)
         load_fail(q, store_reply_err(q, r));
         return;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 || !is_str(r->element[1])) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 || !is_str(r->element[1])) {
         load_fail(q, SR_E_INTERNAL);
         return;
     }
@@ -77,6 +77,8 @@ static void load_reply(struct store_req *q, const redisReply *r)
         ss.len = r->element[1]->len;
     }
     ss.seen = reply_ll(r->element[2]) == 1;
+    ss.rate_n = reply_ll(r->element[3]);
+    ss.rate_told = reply_ll(r->element[4]) == 1;
     q->cb.load(q->ud, SR_E_OK, &ss);
     store_req_finish(q);
 }
@@ -86,6 +88,13 @@ static const struct store_req_ops load_ops = {"session_load", load_reply, load_f
 void store_session_load(struct store *s, const char *channel, const char *sender,
                         const char *provider_id, store_load_cb *cb, void *ud)
 {
+    store_session_load_rated(s, channel, sender, provider_id, NULL, cb, ud);
+}
+
+void store_session_load_rated(struct store *s, const char *channel, const char *sender,
+                              const char *provider_id, const char *rate_id, store_load_cb *cb,
+                              void *ud)
+{
     struct store_req *q = store_req_new(s, &load_ops, STORE_CONN_CMD, ud);
     q->cb.load = cb;
     if (!channel || !sender) {
@@ -93,10 +102,14 @@ void store_session_load(struct store *s, const char *channel, const char *sender
         return;
     }
     q->script = STORE_LUA_LOAD;
-    store_req_arg_str(q, provider_id ? "2" : "1");
+    store_req_arg_str(q, rate_id ? "3" : provider_id ? "2" : "1");
     store_req_arg_take(q, key(s, "sess:", channel, sender));
     if (provider_id)
         store_req_arg_take(q, key(s, "dedupe:", channel, provider_id));
+    else if (rate_id)
+        store_req_arg(q, "", 0);
+    if (rate_id)
+        store_req_arg_take(q, key(s, "rate:", rate_id, NULL));
     store_req_send(q);
 }
 
@@ -146,7 +159,9 @@ static int commit_valid(const struct store_commit *c)
 {
     return c && c->channel && c->sender && c->provider_id && (c->events || !c->n_events) &&
            (c->replies || !c->n_replies) && (c->feed || !c->n_feed) && c->n_events < 100000 &&
-           c->n_replies < 100000 && c->n_feed < 100000 && complaint_valid(c->complaint);
+           c->n_replies < 100000 && c->n_feed < 100000 && complaint_valid(c->complaint) &&
+           (unsigned)c->rate_mode <= STORE_RATE_LIMITED &&
+           (c->rate_mode == STORE_RATE_NONE || (c->rate_id && c->rate_ttl_s > 0));
 }
 
 /* ARGV 12..17 (complaint expected version, record, open, dues, ticket); placeholders without a
@@ -166,12 +181,16 @@ static void commit_complaint_args(struct store_req *q, const struct store_compla
     store_req_arg_str(q, w->ticket);
 }
 
+static const char *const rate_mode_names[] = {
+    [STORE_RATE_NONE] = "none", [STORE_RATE_COUNT] = "count", [STORE_RATE_LIMITED] = "limited"};
+
 static void commit_args(struct store_req *q, const struct store_commit *c)
 {
     struct store *s = q->s;
     const char *mode = c->expected_version < 0 ? "keep" : c->session ? "set" : "clear";
     const struct store_complaint_write *w = c->complaint;
-    store_req_arg_str(q, w ? "8" : "5");
+    int rated = c->rate_mode != STORE_RATE_NONE;
+    store_req_arg_ll(q, (w ? 8 : 5) + rated);
     store_req_arg_take(q, key(s, "sess:", c->channel, c->sender));
     store_req_arg_take(q, key(s, "dedupe:", c->channel, c->provider_id));
     store_req_arg_take(q, key(s, "expiry", NULL, NULL));
@@ -182,6 +201,8 @@ static void commit_args(struct store_req *q, const struct store_commit *c)
         store_req_arg_take(q, key(s, "open:", w->unit, NULL));
         store_req_arg_take(q, key(s, "sla", NULL, NULL));
     }
+    if (rated)
+        store_req_arg_take(q, key(s, "rate:", c->rate_id, NULL));
     store_req_arg_ll(q, c->expected_version < 0 ? -1 : c->expected_version);
     store_req_arg_str(q, mode);
     if (c->session)
@@ -197,6 +218,8 @@ static void commit_args(struct store_req *q, const struct store_commit *c)
     store_req_arg_ll(q, (long long)c->n_feed);
     store_req_arg_take(q, key(s, "feed", NULL, NULL));
     commit_complaint_args(q, w);
+    store_req_arg_str(q, rate_mode_names[c->rate_mode]);
+    store_req_arg_ll(q, rated ? c->rate_ttl_s : 0);
     for (size_t i = 0; i < c->n_events; i++)
         store_req_arg_str(q, c->events[i] ? c->events[i] : "");
     for (size_t i = 0; i < c->n_replies; i++)

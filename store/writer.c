@@ -353,6 +353,7 @@ struct writer *writer_start(const struct writer_conf *conf, struct sr_errbuf *eb
     w->es = evalstore_open(w->db_path, EVALSTORE_WRITE, eb);
     if (!w->es)
         goto fail;
+    evalstore_set_rating_period(w->es, conf->rating_period_days);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         sr_errf(eb, SR_E_INTERNAL, "writer: cannot start thread");
         goto fail;

@@ -21,11 +21,12 @@ struct writer_conf {
     int redis_port;
     const char *redis_socket; /* preferred when set */
     int redis_db;
-    const char *prefix;   /* "suara:" */
-    const char *db_path;  /* SQLite file */
-    const char *consumer; /* consumer name, unique per process */
-    int batch_max;        /* entries per transaction, default 500 */
-    int block_ms;         /* XREADGROUP BLOCK, default 1000 */
+    const char *prefix;     /* "suara:" */
+    const char *db_path;    /* SQLite file */
+    const char *consumer;   /* consumer name, unique per process */
+    int batch_max;          /* entries per transaction, default 500 */
+    int block_ms;           /* XREADGROUP BLOCK, default 1000 */
+    int rating_period_days; /* evalstore_set_rating_period; 0 = the store's default (30) */
 };
 
 struct writer_stats {

@@ -117,7 +117,7 @@ static void test_schema(void **state)
 {
     struct fx *f = *state;
     char buf[64];
-    assert_int_equal(q_int(f, "PRAGMA user_version"), 3);
+    assert_int_equal(q_int(f, "PRAGMA user_version"), 4);
     assert_string_equal(q_text(f, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
     assert_int_equal(q_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name "
                               "IN ('units','officers','events','surveys','survey_answers',"
@@ -611,11 +611,61 @@ static void test_complaint_breaches_and_order(void **state)
     assert_string_equal(cx_text(f, "state", buf, sizeof(buf)), "resolved");
 }
 
+/* Runs sql on the fixture's file over a connection of its own. */
+static void raw_exec(struct fx *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *err = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+    sqlite3_close(db);
+}
+
+/* A database of schema 3 (before counted ratings) with a citizen who rated BMK017 three times
+ * in a day, plus a visit before the second rating, opens under this build: migration 4 adds the
+ * marks and computes them for the existing rows. t1 first -> counted; t2 the first after the
+ * visit -> verified and counted; t3 an hour later -> set aside. Another citizen's rating stays
+ * counted. */
+static void test_migration_marks_existing_ratings(void **state)
+{
+    struct fx *f = *state;
+    evalstore_close(f->es);
+    f->es = NULL;
+    /* schema 3 is schema 4 without the two columns and their indexes */
+    raw_exec(f, "DROP INDEX surveys_pair; DROP INDEX surveys_set_aside;"
+                "ALTER TABLE surveys DROP COLUMN counted;"
+                "ALTER TABLE surveys DROP COLUMN verified_by; PRAGMA user_version = 3;");
+    assert_int_equal(q_int(f, "SELECT count(*) FROM pragma_table_info('surveys') WHERE name = "
+                              "'counted'"),
+                     0);
+    raw_exec(f, "INSERT INTO surveys (session, officer_code, citizen, started_at, completed_at, "
+                "status) VALUES ('m1', 'BMK017', 'h:old', 1000000, 1000100, 'completed'), "
+                "('m2', 'BMK017', 'h:old', 5000000, 5000100, 'completed'), "
+                "('m3', 'BMK017', 'h:old', 8600000, 8600100, 'completed'), "
+                "('m4', 'bmk017', 'h:other', 5000000, 5000100, 'completed');"
+                "INSERT INTO visits (officer_code, citizen, at) VALUES ('BMK017', 'h:old', "
+                "4000000);");
+    struct sr_errbuf eb = {{0}};
+    f->es = evalstore_open(f->db, EVALSTORE_WRITE, &eb);
+    if (!f->es)
+        fail_msg("open: %s", eb.msg);
+    assert_int_equal(q_int(f, "PRAGMA user_version"), 4);
+    char buf[64];
+    assert_string_equal(q_text(f,
+                               "SELECT group_concat(session || ':' || counted || ':' || "
+                               "(verified_by IS NOT NULL), ' ') FROM (SELECT * FROM surveys "
+                               "ORDER BY session)",
+                               buf, sizeof(buf)),
+                        "m1:1:0 m2:1:1 m3:0:0 m4:1:0");
+}
+
 int main(void)
 {
     sr_mem_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_marks_existing_ratings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_survey_pair_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_does_not_block, setup, teardown),

@@ -129,6 +129,49 @@ static int64_t local_day(int y, int m, int d)
     return t;
 }
 
+/* One survey_completed event of citizen for officer GAM001 (unit GAME), started at t, completed
+ * 5 minutes later, answering U3 only. */
+static void rate_gam(struct evalstore *es, const char *id, const char *citizen, int64_t t, int u3)
+{
+    char ev[512];
+    snprintf(ev, sizeof(ev),
+             "{\"id\":\"%s\",\"type\":\"survey_completed\",\"at\":%lld,\"channel\":\"wa\","
+             "\"citizen\":\"%s\",\"session\":\"sess-%s\",\"survey\":\"ikm-petugas\","
+             "\"officer\":\"GAM001\",\"unit\":\"GAME\",\"language\":\"id\","
+             "\"started_at\":%lld,\"answers\":{\"U3\":%d},\"comment\":null}",
+             id, (long long)(t + 300000), citizen, id, (long long)t, u3);
+    const char *one[] = {ev};
+    size_t len = strlen(ev), applied = 0;
+    struct sr_errbuf eb = {{0}};
+    assert_int_equal(evalstore_apply(es, one, &len, 1, &applied, &eb), SR_E_OK);
+}
+
+/* Q4 2025, officer GAM001: one citizen rating over and over, through the writer's path, in a
+ * scrambled order with a redelivery (the marks must not depend on either). Times (WIB):
+ *   R1 10 Oct 09:00 U3 4  first of the pair                       -> counted
+ *   R2 10 Oct 09:01 U3 4  1 minute after R1 (30-day period)       -> set aside
+ *   R3 20 Oct 09:00 U3 4  10 days after R1                        -> set aside
+ *   V1 25 Oct 08:00 a recorded visit
+ *   R4 25 Oct 10:00 U3 1  the first rating after V1: verified     -> counted
+ *   R5 25 Oct 11:00 U3 4  V1 verifies one rating only; 1 h after R4 -> set aside
+ *   R6 30 Nov 09:00 U3 2  36 days after R4, the last counted      -> counted
+ *   H1 11 Oct 09:00 U3 3  another citizen's only rating           -> counted */
+static void seed_gaming(struct evalstore *es)
+{
+    int64_t oct10 = local_day(2025, 10, 10) + 9 * H, oct20 = local_day(2025, 10, 20) + 9 * H;
+    int64_t oct25 = local_day(2025, 10, 25), nov30 = local_day(2025, 11, 30) + 9 * H;
+    struct sr_errbuf eb = {{0}};
+    rate_gam(es, "R6", "cit-g", nov30, 2);
+    rate_gam(es, "R3", "cit-g", oct20, 4);
+    rate_gam(es, "R1", "cit-g", oct10, 4);
+    rate_gam(es, "H1", "cit-h", oct10 + DAY, 3);
+    rate_gam(es, "R5", "cit-g", oct25 + 11 * H, 4);
+    assert_int_equal(evalstore_record_visit(es, "GAM001", "cit-g", oct25 + 8 * H, &eb), SR_E_OK);
+    rate_gam(es, "R2", "cit-g", oct10 + 60000, 4);
+    rate_gam(es, "R4", "cit-g", oct25 + 10 * H, 1);
+    rate_gam(es, "R2", "cit-g", oct10 + 60000, 4); /* redelivered: changes nothing */
+}
+
 static void seed(void)
 {
     struct sr_errbuf eb = {{0}};
@@ -165,14 +208,6 @@ static void seed(void)
     survey(db, "S3", "SRW001", "KEL-SRW", "cit-3", "completed", t + 2 * H, 2, 3, 4, 2);
     survey(db, "S4", "BMK002", "PATEN-BMK", "cit-4", "abandoned", t + 3 * H, 4, 0, 0, 0);
     survey(db, "S5", "SRW001", "KEL-SRW", "cit-5", "cancelled", t + 4 * H, 0, 0, 0, 0);
-    /* a recorded visit of cit-1 to BMK002 two days before S1: S1 is verified. cit-2 visited
-     * BMK002 8 days before S2: outside the 7-day window, so S2 is not. */
-    char sql[256];
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO visits (officer_code, citizen, at) VALUES ('BMK002', 'cit-1', %lld), "
-             "('BMK002', 'cit-2', %lld)",
-             (long long)(t - 2 * DAY), (long long)(t + H - 8 * DAY));
-    exec(db, sql);
     /* grade boundaries, one month of 2025 each (found by searching small n for sums whose
      * 25 * sum / n rounds to the boundary): 219/62 -> 88.306 -> 88.31 A; 166/47 -> 88.298 ->
      * 88.30 B; 95/31 -> 76.613 -> 76.61 B; 144/47 -> 76.596 -> 76.60 C; 13/5 -> 65.00 C;
@@ -185,6 +220,15 @@ static void seed(void)
     month_of_answers(db, "g6", local_day(2025, 6, 10), 337, 876);
     exec(db, "COMMIT");
     sqlite3_close(db);
+    /* a recorded visit of cit-1 to BMK002 two days before S1: S1 is verified. cit-2 visited
+     * BMK002 8 days before S2: outside the 7-day window, so S2 is not. Visits go through the
+     * store, which marks the rating they verify. */
+    es = evalstore_open(db_path, EVALSTORE_WRITE, &eb);
+    assert_non_null(es);
+    assert_int_equal(evalstore_record_visit(es, "BMK002", "cit-1", t - 2 * DAY, &eb), SR_E_OK);
+    assert_int_equal(evalstore_record_visit(es, "BMK002", "cit-2", t + H - 8 * DAY, &eb), SR_E_OK);
+    seed_gaming(es);
+    evalstore_close(es);
 }
 
 static struct stats *S;
@@ -458,11 +502,49 @@ static void test_satisfaction(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(g, "verified"), "grade")),
                         "A");
     assert_true(fabs(real(g, "unverified", "ikm") - 75.0) < 1e-9);
+    assert_int_equal(num(g, NULL, "set_aside"), 0); /* three different citizens */
     json_decref(res);
     /* by officer: BMK002's U8 from X1 and X2 (resolved by BMK002): (4+3)/2 = 3.5 */
     res = sat(q3(STATS_GROUP_OFFICER));
     assert_true(fabs(nrr(group(res, "BMK002"), "U8") - 3.5) < 1e-12);
     assert_true(fabs(nrr(group(res, "SRW001"), "U3") - 2.0) < 1e-12);
+    json_decref(res);
+}
+
+/* The gaming officer GAM001 in Q4 2025 (seed_gaming). Counted: R1 4, R4 1, R6 2, H1 3 ->
+ * U3 = 10/4 = 2.5, respondents 4, IKM 25 * 2.5 = 62.50 D; set aside: R2, R3, R5 -> 3.
+ * Verified: R4 only -> U3 1, IKM 25.00 D. Unverified: R1 R6 H1 -> 9/3 = 3, IKM 75.00 C.
+ * By month: October counts R1 R4 H1 (U3 8/3, IKM 66.67 C) and sets aside 3; November counts
+ * R6 (IKM 50.00 D) and sets aside none. */
+static void test_set_aside(void **state)
+{
+    (void)state;
+    struct stats_filter f = {
+        .from_ms = local_day(2025, 10, 1), .to_ms = local_day(2026, 1, 1), .unit = "GAME"};
+    json_t *res = sat(f);
+    const json_t *g = group(res, NULL);
+    assert_true(fabs(nrr(g, "U3") - 2.5) < 1e-12);
+    assert_int_equal(num(json_array_get(json_object_get(g, "elements"), 0), NULL, "respondents"),
+                     4);
+    assert_true(fabs(real(g, NULL, "ikm") - 62.5) < 1e-9);
+    assert_int_equal(num(g, NULL, "set_aside"), 3);
+    assert_true(fabs(real(g, "verified", "ikm") - 25.0) < 1e-9);
+    assert_true(fabs(real(g, "unverified", "ikm") - 75.0) < 1e-9);
+    json_decref(res);
+    f.group = STATS_GROUP_MONTH;
+    res = sat(f);
+    assert_true(fabs(real(group(res, "2025-10"), NULL, "ikm") - 66.67) < 1e-9);
+    assert_int_equal(num(group(res, "2025-10"), NULL, "set_aside"), 3);
+    assert_true(fabs(real(group(res, "2025-11"), NULL, "ikm") - 50.0) < 1e-9);
+    assert_int_equal(num(group(res, "2025-11"), NULL, "set_aside"), 0);
+    json_decref(res);
+    /* the CSV's IKM row: completed surveys 7 (response rate 7/7), set aside 3 last */
+    f.group = STATS_GROUP_NONE;
+    res = sat(f);
+    char *csv = stats_csv(res, NULL);
+    assert_non_null(strstr(csv, ",response_rate,set_aside\r\n"));
+    assert_non_null(strstr(csv, "\r\ncurrent,,all,IKM,62.5000,7,D,1.0000,3\r\n"));
+    free(csv);
     json_decref(res);
 }
 
@@ -551,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_empty_period),
         cmocka_unit_test(test_satisfaction),
         cmocka_unit_test(test_grade_boundaries),
+        cmocka_unit_test(test_set_aside),
         cmocka_unit_test(test_csv),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
