@@ -137,22 +137,6 @@ static enum sr_err check_transfer_encoding(const struct http_guard_req *q,
                    "chunked request bodies are not accepted: send Content-Length");
 }
 
-/* lws 4.1 reads a POST/PUT/PATCH without Content-Length as a body of 100 MB (lws_http_action())
- * where HTTP says the body is empty: ask for a length instead of waiting for bytes that will not
- * come. */
-static enum sr_err check_length_present(const struct http_guard_req *q,
-                                        struct http_guard_verdict *v)
-{
-    static const char *const body_methods[] = {"POST", "PUT", "PATCH"};
-    if (q->n_content_length || !q->method)
-        return SR_E_OK;
-    for (size_t i = 0; i < sizeof(body_methods) / sizeof(body_methods[0]); i++)
-        if (!strcmp(q->method, body_methods[i]))
-            return sr_errf(&v->detail, SR_E_LENGTH_REQUIRED, "%s needs a Content-Length",
-                           q->method);
-    return SR_E_OK;
-}
-
 static enum sr_err check_content_length(const struct http_guard_req *q,
                                         struct http_guard_verdict *v)
 {
@@ -172,9 +156,8 @@ void http_guard_check(const struct http_guard_req *q, struct http_guard_verdict 
 {
     static enum sr_err (*const checks[])(const struct http_guard_req *,
                                          struct http_guard_verdict *) = {
-        check_version,        check_method,         check_target,
-        check_header_size,    check_host,           check_transfer_encoding,
-        check_length_present, check_content_length,
+        check_version,           check_method,         check_target, check_header_size, check_host,
+        check_transfer_encoding, check_content_length,
     };
     memset(v, 0, sizeof(*v));
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {

@@ -39,8 +39,7 @@ struct http_guard_verdict {
 };
 
 /* Judges q. Order: version (505), method (501), target form and size (400 / 414), header size
- * (431), Host (400), Transfer-Encoding (400 with Content-Length, else 411), POST/PUT/PATCH
- * without Content-Length (411), Content-Length
+ * (431), Host (400), Transfer-Encoding (400 with Content-Length, else 411), Content-Length
  * syntax and agreement (400). Any refusal of the framing sets close. */
 void http_guard_check(const struct http_guard_req *q, struct http_guard_verdict *v);
 

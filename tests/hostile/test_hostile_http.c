@@ -99,8 +99,6 @@ static const struct hcase cases[] = {
      "POST /webhooks/wa HTTP/1.1\r\n" H "Content-Length: abc\r\n\r\nGET /healthz HTTP/1.1\r\n" H
      "\r\n",
      NULL, 400, "invalid", 1},
-    {"post_without_length", "POST /webhooks/wa HTTP/1.1\r\n" H "\r\n", NULL, 411, "length_required",
-     1},
     {"url_over_8k", NULL, long_url, 414, "uri_too_long", 1},
     {"header_over_8k", NULL, long_header, 431, "headers_too_large", 1},
     {"header_over_lws_buffer", NULL, huge_header, 0, NULL, 1},
