@@ -20,6 +20,11 @@
     X(NOT_FOUND, 404, "not found")                                                                 \
     X(METHOD, 405, "method not allowed")                                                           \
     X(TOO_LARGE, 413, "payload too large")                                                         \
+    X(LENGTH_REQUIRED, 411, "length required")                                                     \
+    X(URI_TOO_LONG, 414, "request target too long")                                                \
+    X(HEADERS_TOO_LARGE, 431, "request header fields too large")                                   \
+    X(NOT_IMPLEMENTED, 501, "not implemented")                                                     \
+    X(HTTP_VERSION, 505, "HTTP version not supported")                                             \
     X(UNSUPPORTED, 415, "unsupported media type")                                                  \
     X(RATE_LIMITED, 429, "too many requests")                                                      \
     X(UNAVAILABLE, 503, "service unavailable")                                                     \

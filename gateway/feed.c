@@ -188,8 +188,19 @@ static int refuse(struct lws *wsi, int status, const char *error, const char *de
     return bad ? -1 : 1;
 }
 
-int feed_confirm_upgrade(struct lws *wsi, const char *upgrade)
+int feed_confirm_upgrade(struct lws *wsi, char *upgrade)
 {
+    /* h2c is refused by ignoring it (RFC 9110 7.8 lets a server ignore Upgrade): lws 4.1.6
+     * answers 101 and moves the connection to its h2 role, where our answers were never sent
+     * (0 bytes of /api/v1/openapi.json, a truncated /metrics, a POST dropped). lws has no option
+     * to turn the upgrade off; lws_handshake_server() (roles/http/server/server.c) compares the
+     * Upgrade value again AFTER this callback returns 0, and a value that is neither "websocket"
+     * nor "h2c" carries on as plain HTTP/1.1. `upgrade` points into the connection's header
+     * table (lws_hdr_simple_ptr), so emptying it there is all it takes. */
+    if (upgrade && strcasecmp(upgrade, "h2c") == 0) {
+        upgrade[0] = '\0';
+        return 0;
+    }
     if (!upgrade || strcasecmp(upgrade, "websocket") != 0)
         return 0;
     char uri[128];

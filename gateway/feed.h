@@ -35,9 +35,10 @@ int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     }
 
 /* For LWS_CALLBACK_HTTP_CONFIRM_UPGRADE of the HTTP protocol: 0 lets a websocket upgrade of
- * FEED_PATH with a valid token (and any non-websocket upgrade) proceed; otherwise answers 404,
- * 401 or 503 itself and returns 1. */
-int feed_confirm_upgrade(struct lws *wsi, const char *upgrade);
+ * FEED_PATH with a valid token proceed; otherwise answers 404, 401 or 503 itself and returns 1.
+ * An h2c upgrade is ignored (upgrade, lws's own header value, is emptied): the request is
+ * served over HTTP/1.1. */
+int feed_confirm_upgrade(struct lws *wsi, char *upgrade);
 
 /* Per-vhost options making "suara-feed" the default WebSocket protocol (clients that send no
  * Sec-WebSocket-Protocol). */

@@ -8,6 +8,7 @@
 #include "server.h"
 
 #include "feed.h"
+#include "http_guard.h"
 #include "sr_log.h"
 #include "sr_mem.h"
 
@@ -277,13 +278,96 @@ static int find_route(struct gw_request *r, const char *uri)
     return 0;
 }
 
+/* The methods lws 4.1 parses (built with LWS_WITH_HTTP_UNCOMMON_HEADERS); each has its own URI
+ * token. lws refuses any other method itself (see gw_fallback_callback). */
+static const struct {
+    const char *name;
+    enum lws_token_indexes token;
+} methods[] = {
+    {"GET", WSI_TOKEN_GET_URI},       {"POST", WSI_TOKEN_POST_URI},
+    {"HEAD", WSI_TOKEN_HEAD_URI},     {"PUT", WSI_TOKEN_PUT_URI},
+    {"DELETE", WSI_TOKEN_DELETE_URI}, {"OPTIONS", WSI_TOKEN_OPTIONS_URI},
+    {"PATCH", WSI_TOKEN_PATCH_URI},
+};
+
 static const char *detect_method(struct lws *wsi)
 {
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
-        return "GET";
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
-        return "POST";
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (lws_hdr_total_length(wsi, methods[i].token) > 0)
+            return methods[i].name;
     return "OTHER";
+}
+
+static int is_method_token(int token)
+{
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if ((int)methods[i].token == token)
+            return 1;
+    return 0;
+}
+
+/* Bytes of every header value lws stored as a known token, plus the custom headers Suara reads
+ * (lws 4.1 has no way to list the other custom headers; its buffer bounds them). */
+static size_t visible_header_bytes(const struct gw_request *r)
+{
+    size_t total = 0;
+    for (int t = 0; t < WSI_TOKEN_COUNT; t++)
+        if (!is_method_token(t) && t != WSI_TOKEN_HTTP_URI_ARGS && t != WSI_TOKEN_HTTP)
+            total += (size_t)lws_hdr_total_length(r->wsi, (enum lws_token_indexes)t);
+    for (size_t i = 0; i < sizeof(captured_headers) / sizeof(captured_headers[0]); i++) {
+        if (captured_headers[i].token >= 0)
+            continue;
+        const char *v = sr_http_in_header(
+            &(struct sr_http_in){.headers = r->headers, .n_headers = r->n_headers},
+            captured_headers[i].name);
+        total += v ? strlen(v) : 0;
+    }
+    return total;
+}
+
+#define GW_MAX_CL_FIELDS 8
+
+/* Runs the framing checks of http_guard.c on what lws parsed. SR_E_OK: route the request;
+ * otherwise r is answered with the error and will close its connection. */
+static enum sr_err guard_request(struct gw_request *r, const char *uri)
+{
+    struct lws *wsi = r->wsi;
+    char version[16] = "", cl[GW_MAX_CL_FIELDS][32];
+    const char *cls[GW_MAX_CL_FIELDS];
+    size_t n_cl = 0;
+    if (lws_hdr_copy(wsi, version, sizeof(version), WSI_TOKEN_HTTP) < 0)
+        version[0] = '\0';
+    /* a repeated header is one lws token with several fragments */
+    for (int i = 0; n_cl < GW_MAX_CL_FIELDS &&
+                    lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, i) > 0;
+         i++) {
+        if (lws_hdr_copy_fragment(wsi, cl[n_cl], sizeof(cl[n_cl]), WSI_TOKEN_HTTP_CONTENT_LENGTH,
+                                  i) < 0)
+            snprintf(cl[n_cl], sizeof(cl[n_cl]), "x"); /* too long to be a length */
+        cls[n_cl] = cl[n_cl];
+        n_cl++;
+    }
+    const struct config *cfg = r->w->app->cfg;
+    struct http_guard_req q = {
+        .method = strcmp(r->method, "OTHER") ? r->method : NULL,
+        .target = uri,
+        .target_len = strlen(uri) + (size_t)lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS),
+        .version = version,
+        .has_host = lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0,
+        .content_length = cls,
+        .n_content_length = n_cl,
+        .has_transfer_encoding = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0,
+        .header_bytes = visible_header_bytes(r),
+        .max_target = (size_t)cfg->server.max_header_bytes,
+        .max_header = (size_t)cfg->server.max_header_bytes,
+    };
+    struct http_guard_verdict v;
+    http_guard_check(&q, &v);
+    if (v.err != SR_E_OK) {
+        r->close_after = v.close;
+        gw_respond_error(r, v.err, v.detail.msg);
+    }
+    return v.err;
 }
 
 static struct gw_request *request_new(struct worker *w, struct lws *wsi, const char *uri)
@@ -339,6 +423,8 @@ static int on_http(struct worker *w, struct pss *pss, struct lws *wsi, const cha
 {
     struct gw_request *r = request_new(w, wsi, uri);
     pss->req = r;
+    if (guard_request(r, uri) != SR_E_OK)
+        return 0;
     int known = find_route(r, uri);
     int is_get = strcmp(r->method, "GET") == 0, is_post = strcmp(r->method, "POST") == 0;
     if (!known) {
@@ -374,14 +460,38 @@ static int on_http(struct worker *w, struct pss *pss, struct lws *wsi, const cha
     return 0;
 }
 
-static void on_body(struct gw_request *r, const void *in, size_t len)
+/* lws 4.1.6 bug, roles/http/server/server.c lws_http_action(): once a request is routed, it
+ * feeds "wsi->buflist" to lws_read_h1() as the request body. That loop is meant for h2 streams;
+ * for an HTTP/1 request that was itself pipelined (parsed from the buflist, because it arrived
+ * in the same read as the request before it) the head of the buflist is still THIS request's
+ * own header bytes: they come in as the body, then, with the body complete, lws_read_h1()
+ * (roles/h1/ops-h1.c) keeps calling LWS_CALLBACK_HTTP_BODY_COMPLETION and consuming 0 bytes, and
+ * the while (1) never ends: a worker at 100 % CPU that no longer runs its loop (not even for
+ * SIGTERM). A pipelined request with a body cannot be read correctly through lws 4.1.6, so we
+ * recognise the re-fed header bytes (the body starts with this request's own method and a
+ * space) and, as a backstop, any body after completion, and close the connection (returning -1
+ * makes lws_read_h1() close it; with the libuv event loop the wsi is freed later, in the handle's
+ * close callback, so the outer frames that close it again find it LRS_DEAD_SOCKET). Returns -1
+ * to close. */
+static int refed_headers(const struct gw_request *r, const void *in, size_t len)
 {
+    size_t m = strlen(r->method); /* the chunk is at most Content-Length bytes: maybe "PO" */
+    return r->body_len == 0 && memcmp(in, r->method, len < m ? len : m) == 0 &&
+           (len <= m || ((const char *)in)[m] == ' ');
+}
+
+static int on_body(struct gw_request *r, const void *in, size_t len)
+{
+    if (r->body_done || (len && in && refed_headers(r, in, len))) {
+        SR_LOG(WARN, "http", r->id, "pipelined request with a body: closing the connection");
+        return -1;
+    }
     if (r->answered || r->too_large || len == 0) /* lws may pass (NULL, 0) for an empty body */
-        return;
+        return 0;
     if (r->body_len + len > r->body_limit) {
         r->too_large = 1;
         gw_respond_error(r, SR_E_TOO_LARGE, "body exceeds the limit for this channel");
-        return;
+        return 0;
     }
     if (r->body_len + len + 1 > r->body_cap) {
         r->body_cap = (r->body_len + len + 1) * 2;
@@ -392,6 +502,29 @@ static void on_body(struct gw_request *r, const void *in, size_t len)
     memcpy(r->body + r->body_len, in, len);
     r->body_len += len;
     r->body[r->body_len] = '\0';
+    return 0;
+}
+
+/* LWS_CALLBACK_HTTP_BODY_COMPLETION: the body is in. lws 4.1.6 calls it again, with nothing
+ * read, on every loop turn while pipelined bytes wait behind a complete body and the answer is
+ * not written yet (lws_service_flag_pending() in core-net/service.c forces a POLLIN service of a
+ * wsi with a buflist; lws_read_h1() in roles/h1/ops-h1.c, still in LRS_BODY with nothing
+ * remaining, goes straight to the completion): the request must run once, so repeats are
+ * ignored. (The endless variant inside lws_http_action() is stopped in on_body.) */
+#define GW_MAX_REPEATED_COMPLETIONS 100000
+
+static int on_body_complete(struct gw_request *r)
+{
+    if (r->body_done) /* a backstop for the endless loop, should on_body not recognise it */
+        return ++r->body_done > GW_MAX_REPEATED_COMPLETIONS ? -1 : 0;
+    r->body_done = 1;
+    if (r->answered)
+        return 0;
+    if (r->route == ROUTE_API)
+        api_request(r);
+    else
+        webhook_post(r);
+    return 0;
 }
 
 /* status line + headers + body of an answer written in one lws_write (see on_writeable) */
@@ -409,13 +542,16 @@ static int add_answer_headers(struct gw_request *r, unsigned char **p, unsigned 
             lws_add_http_header_by_name(wsi, (const unsigned char *)r->extra_header[0],
                                         (const unsigned char *)r->extra_header[1],
                                         (int)strlen(r->extra_header[1]), p, end)) ||
+           ((r->too_large || r->close_after) && lws_get_network_wsi(wsi) == wsi &&
+            lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+                                        (const unsigned char *)"close", 5, p, end)) ||
            lws_finalize_http_header(wsi, p, end);
 }
 
 static int answer_done(struct gw_request *r)
 {
-    if (r->too_large)
-        return -1; /* the rest of the body is still on the wire: close */
+    if (r->too_large || r->close_after)
+        return -1; /* the rest of the body is still on the wire, or its framing is refused */
     return lws_http_transaction_completed(r->wsi) ? -1 : 0;
 }
 
@@ -481,15 +617,9 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         on_closed(pss); /* keep-alive: a previous request on this connection */
         return on_http(w, pss, wsi, in);
     case LWS_CALLBACK_HTTP_BODY:
-        if (pss->req)
-            on_body(pss->req, in, len);
-        return 0;
+        return pss->req ? on_body(pss->req, in, len) : 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (pss->req && !pss->req->answered && pss->req->route == ROUTE_API)
-            api_request(pss->req);
-        else if (pss->req && !pss->req->answered)
-            webhook_post(pss->req);
-        return 0;
+        return pss->req ? on_body_complete(pss->req) : 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return pss->req ? on_writeable(pss->req) : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
@@ -501,8 +631,58 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     }
 }
 
+/* Writes a complete JSON error answer on a connection lws no longer treats as HTTP, and asks
+ * for the close. Returns -1 (the caller's return value). */
+static int fallback_answer(struct lws *wsi, enum sr_err e, const char *detail)
+{
+    char name[32];
+    const char *en = sr_errname(e);
+    size_t i = 0;
+    for (; en[i] && i < sizeof(name) - 1; i++)
+        name[i] = (char)((en[i] >= 'A' && en[i] <= 'Z') ? en[i] + 32 : en[i]);
+    name[i] = '\0';
+    json_t *o = json_pack("{s:s, s:s}", "error", name, "detail", detail);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    char *msg = NULL;
+    int n = asprintf(&msg,
+                     "%*sHTTP/1.1 %d %s\r\nserver: suara\r\ncontent-type: application/json\r\n"
+                     "content-length: %zu\r\nconnection: close\r\n\r\n%s",
+                     (int)LWS_PRE, "", sr_http_status(e), sr_strerror(e), strlen(body), body);
+    free(body);
+    if (n > (int)LWS_PRE)
+        lws_write(wsi, (unsigned char *)msg + LWS_PRE, (size_t)n - LWS_PRE, LWS_WRITE_RAW);
+    free(msg);
+    return -1;
+}
+
+/* lws 4.1.6 answers a method it does not know (TRACE, made-up tokens) with its own HTML 403
+ * from inside its parser (lws_parse(), roles/http/parsers.c, "Unknown method - dropping"),
+ * before any callback of ours, unless the vhost has
+ * LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG: then lws_http_to_fallback()
+ * (roles/http/server/server.c) rebinds the connection to the raw-skt role and this protocol and
+ * hands it the bytes it read. CONNECT lands here too (lws_handshake_server() switches it to raw
+ * the same way). We answer Suara's JSON error (501 for a method, 400 for anything that is not a
+ * request line) and close: the connection is no longer HTTP to lws. */
+static int gw_fallback_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                                void *in, size_t len)
+{
+    (void)user;
+    switch (reason) {
+    case LWS_CALLBACK_RAW_RX: {
+        enum sr_err e = in ? http_guard_request_line(in, len) : SR_E_INVALID;
+        if (e == SR_E_NOT_IMPLEMENTED)
+            return fallback_answer(wsi, e, "method not implemented");
+        return fallback_answer(wsi, SR_E_INVALID, "not an HTTP/1.1 request");
+    }
+    default:
+        return 0;
+    }
+}
+
 const struct lws_protocols gw_protocols[] = {
     {"http", gw_callback, sizeof(struct pss), 0, 0, NULL, 0},
+    {GW_FALLBACK_PROTOCOL, gw_fallback_callback, 0, 0, 0, NULL, 0},
     FEED_PROTOCOL,
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };

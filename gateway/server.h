@@ -61,6 +61,8 @@ struct gw_request {
     size_t body_len, body_cap, body_limit;
     int route; /* enum in server.c */
     int too_large;
+    int close_after; /* the framing is refused: answer, then close the connection */
+    int body_done;   /* how many LWS_CALLBACK_HTTP_BODY_COMPLETION (see on_body_complete) */
     int refs;
     uint64_t start_ns;
     /* the answer */
@@ -83,6 +85,9 @@ void gw_respond_header(struct gw_request *r, const char *name, const char *value
 /* Reference counting across the async pipeline. */
 void gw_request_hold(struct gw_request *r);
 void gw_request_release(struct gw_request *r);
+
+/* The protocol a connection falls back to when lws gives up on it as HTTP (unknown method). */
+#define GW_FALLBACK_PROTOCOL "suara-fallback"
 
 /* The libwebsockets protocol table for a worker's context. */
 extern const struct lws_protocols gw_protocols[];

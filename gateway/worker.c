@@ -185,11 +185,20 @@ static int start_lws(struct worker *w, struct sr_errbuf *eb)
     info.pcontext = &w->lws;
     info.vhost_name = "suara";
     info.server_string = "suara";
-    info.max_http_header_data = (unsigned short)cfg->server.max_header_bytes;
+    /* lws closes a connection whose request head overflows its header buffer, without an
+     * answer (lws_pos_in_bounds(), roles/http/parsers.c): give it room for twice the limit so a
+     * request-target or header block over max_header_bytes reaches server.c and gets 414 / 431
+     * (http_guard.c); beyond that lws closes. */
+    info.max_http_header_data = (unsigned short)(cfg->server.max_header_bytes * 2 > 65535
+                                                     ? 65535
+                                                     : cfg->server.max_header_bytes * 2);
     info.max_http_header_pool = 256;
     info.timeout_secs = (unsigned)cfg->server.idle_timeout_s;
     info.keepalive_timeout = cfg->server.idle_timeout_s;
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
+                   LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG;
+    info.listen_accept_role = "raw-skt"; /* only for the fallback: see gw_fallback_callback */
+    info.listen_accept_protocol = GW_FALLBACK_PROTOCOL;
     w->lws = lws_create_context(&info);
     w->vhost = w->lws ? lws_get_vhost_by_name(w->lws, "suara") : NULL;
     if (!w->vhost) {
