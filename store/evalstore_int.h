@@ -113,7 +113,15 @@ struct evalstore {
     sqlite3 *db;
     enum evalstore_mode mode;
     sqlite3_stmt *stmt[ES__STMT_COUNT]; /* owned, finalized by evalstore_close */
+    char *id_key; /* owned copy of the provider-id HMAC key, NULL if none was given */
 };
+
+/* ---- privacy (evalstore_privacy.c) ---- */
+/* The schema 4 migration step: provider ids hashed (uses the functions below). */
+extern const char es_migration_hash_provider_ids[];
+/* Registers suara_id_hash(id) and suara_event_id(id, channel) on the connection, keyed with
+ * es->id_key (without a key they fail on any value they would have to hash). */
+enum sr_err es_register_privacy(struct evalstore *es, struct sr_errbuf *eb);
 
 /* The cached statement, reset and with bindings cleared; NULL with eb filled on error. The
  * statement stays owned by es. */

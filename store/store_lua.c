@@ -14,14 +14,16 @@ static const char lua_load[] = "local h = redis.call('HMGET', KEYS[1], 'v', 's')
                                "if #KEYS > 1 then seen = redis.call('EXISTS', KEYS[2]) end\n"
                                "return {h[1] or '0', h[2] or '', seen}\n";
 
-/* KEYS: sess, dedupe, expiry, events, outbox [, complaint, open:<unit>, sla].
+/* KEYS: sess, dedupe, expiry, events, outbox [, complaint, open:<unit>, sla, scrub].
  * ARGV: expected_version, mode (keep|set|clear), session, session_ttl_s, expires_at_ms,
  *       expiry member, dedupe_ttl_s, n_events, n_replies, n_feed, feed channel,
  *       complaint expected_version, record, open 0/1, due_first_response, due_resolution, ticket,
- *       events..., replies..., feed...
- * The complaint part is used when #KEYS == 8: its version check (0 = must not exist) comes
+ *       number_retention_ms, events..., replies..., feed...
+ * The complaint part is used when #KEYS == 9: its version check (0 = must not exist) comes
  * before any write like the session's. A closed complaint expires after session_ttl_s, any other
- * state is persistent. Feed items are PUBLISHed after every write.
+ * state is persistent. A resolved or closed one is (re)scheduled in scrub for resolved_at +
+ * number_retention_ms, when its raw number is removed (store_complaint_scrub); reopened, it
+ * leaves scrub again. Feed items are PUBLISHed after every write.
  * Returns {"dup"|"conflict"|"ok", session version}. */
 static const char lua_commit[] =
     "local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')\n"
@@ -29,7 +31,7 @@ static const char lua_commit[] =
     "local expected = tonumber(ARGV[1])\n"
     "if expected >= 0 and expected ~= v then return {'conflict', v} end\n"
     "local cv = 0\n"
-    "if #KEYS == 8 then\n"
+    "if #KEYS == 9 then\n"
     "  cv = tonumber(redis.call('HGET', KEYS[6], 'v') or '0')\n"
     "  if cv ~= tonumber(ARGV[12]) then return {'conflict', v} end\n"
     "end\n"
@@ -52,13 +54,20 @@ static const char lua_commit[] =
     "  if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end\n"
     "  redis.call('ZREM', KEYS[3], ARGV[6])\n"
     "end\n"
-    "if #KEYS == 8 then\n"
+    "if #KEYS == 9 then\n"
     "  redis.call('HSET', KEYS[6], 'v', cv + 1, 's', ARGV[13])\n"
     "  local ok, rec = pcall(cjson.decode, ARGV[13])\n"
-    "  if ok and type(rec) == 'table' and rec['state'] == 'closed' then\n"
+    "  if not ok or type(rec) ~= 'table' then rec = {} end\n"
+    "  if rec['state'] == 'closed' then\n"
     "    redis.call('EXPIRE', KEYS[6], ARGV[4])\n"
     "  else\n"
     "    redis.call('PERSIST', KEYS[6])\n"
+    "  end\n"
+    "  local ra = rec['resolved_at']\n"
+    "  if (rec['state'] == 'resolved' or rec['state'] == 'closed') and type(ra) == 'number' then\n"
+    "    redis.call('ZADD', KEYS[9], string.format('%.0f', ra + tonumber(ARGV[18])), ARGV[17])\n"
+    "  else\n"
+    "    redis.call('ZREM', KEYS[9], ARGV[17])\n"
     "  end\n"
     "  if ARGV[14] == '1' then redis.call('SADD', KEYS[7], ARGV[17])\n"
     "  else redis.call('SREM', KEYS[7], ARGV[17]) end\n"
@@ -72,7 +81,7 @@ static const char lua_commit[] =
     "local ne = tonumber(ARGV[8])\n"
     "local nr = tonumber(ARGV[9])\n"
     "local nf = tonumber(ARGV[10])\n"
-    "local h = 17\n"
+    "local h = 18\n"
     "for i = 1, ne do redis.call('XADD', KEYS[4], '*', 'e', ARGV[h + i]) end\n"
     "for i = 1, nr do redis.call('XADD', KEYS[5], '*', 'r', ARGV[h + ne + i]) end\n"
     "redis.call('SET', KEYS[2], '1', 'EX', ARGV[7])\n"
@@ -159,6 +168,41 @@ static const char lua_claim_sla[] =
     "end\n"
     "return out\n";
 
+/* KEYS: scrub. ARGV: now_ms, now_ms + lease_ms, max, complaint key prefix ("<p>complaint:").
+ * Returns a flat array of {ticket, v, s} per claimed record (its score moved to the lease end);
+ * members whose record is gone are removed. */
+static const char lua_claim_scrub[] =
+    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, "
+    "tonumber(ARGV[3]))\n"
+    "local out = {}\n"
+    "for _, t in ipairs(due) do\n"
+    "  local h = redis.call('HMGET', ARGV[4] .. t, 'v', 's')\n"
+    "  if h[1] and h[2] and h[2] ~= '' then\n"
+    "    redis.call('ZADD', KEYS[1], ARGV[2], t)\n"
+    "    out[#out + 1] = t\n"
+    "    out[#out + 1] = h[1]\n"
+    "    out[#out + 1] = h[2]\n"
+    "  else\n"
+    "    redis.call('ZREM', KEYS[1], t)\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* KEYS: complaint, scrub. ARGV: expected version, new record ("" = unchanged), ticket,
+ * record_ttl_s (0 = keep the TTL and the scrub schedule: a purge of a still open complaint).
+ * Returns 1 if applied, 0 if the version moved on (nothing written). */
+static const char lua_forget[] =
+    "local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')\n"
+    "if v == 0 or v ~= tonumber(ARGV[1]) then return 0 end\n"
+    "if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'v', v + 1, 's', ARGV[2]) end\n"
+    "local ttl = tonumber(ARGV[4])\n"
+    "if ttl > 0 then\n"
+    "  redis.call('ZREM', KEYS[2], ARGV[3])\n"
+    "  local left = redis.call('TTL', KEYS[1])\n"
+    "  if left < 0 or left > ttl then redis.call('EXPIRE', KEYS[1], ttl) end\n"
+    "end\n"
+    "return 1\n";
+
 /* KEYS: sent marker, outbox, events. ARGV: sent 0/1, dedupe_ttl_s, entry id, has_event 0/1,
  * event. XACK first: when the entry was already acked, its outcome event was already written
  * (same script), so a repeated done writes nothing but the marker. The entry is deleted with its
@@ -193,5 +237,6 @@ const char *const store_lua_src[STORE_LUA__COUNT] = {
     [STORE_LUA_LOAD] = lua_load,           [STORE_LUA_COMMIT] = lua_commit,
     [STORE_LUA_CLAIM] = lua_claim,         [STORE_LUA_DONE] = lua_done,
     [STORE_LUA_BACKLOG] = lua_backlog,     [STORE_LUA_COMPLAINT] = lua_complaint,
-    [STORE_LUA_CLAIM_SLA] = lua_claim_sla,
+    [STORE_LUA_CLAIM_SLA] = lua_claim_sla, [STORE_LUA_CLAIM_SCRUB] = lua_claim_scrub,
+    [STORE_LUA_FORGET] = lua_forget,
 };

@@ -117,7 +117,7 @@ static void test_schema(void **state)
 {
     struct fx *f = *state;
     char buf[64];
-    assert_int_equal(q_int(f, "PRAGMA user_version"), 3);
+    assert_int_equal(q_int(f, "PRAGMA user_version"), 4);
     assert_string_equal(q_text(f, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
     assert_int_equal(q_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name "
                               "IN ('units','officers','events','surveys','survey_answers',"
