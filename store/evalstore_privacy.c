@@ -26,7 +26,10 @@ const char es_migration_hash_provider_ids[] =
     "  WHERE json_valid(body) AND json_type(body, '$.provider_id') = 'text';"
     "UPDATE OR REPLACE complaint_events SET id = suara_event_id(id, "
     "  (SELECT e.channel FROM events e WHERE e.id = complaint_events.id));"
-    "UPDATE OR REPLACE events SET id = suara_event_id(id, channel) WHERE channel IS NOT NULL;"
+    "UPDATE OR REPLACE events SET id = suara_event_id(id, channel), body = CASE "
+    "  WHEN json_valid(body) AND json_type(body, '$.id') = 'text' "
+    "  THEN json_set(body, '$.id', suara_event_id(json_extract(body, '$.id'), channel)) "
+    "  ELSE body END WHERE channel IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS message_statuses_at ON message_statuses(at);"
     "CREATE INDEX IF NOT EXISTS deliveries_provider ON deliveries(provider_id);";
 
