@@ -122,15 +122,16 @@ void dlg_complaint_citizen_refs(const struct dialog_engine *e, const struct dial
         snprintf(out->ticket, sizeof(out->ticket), "%s", cs->ticket);
 }
 
-/* The loaded record if it is `ticket` and belongs to the sender; NULL otherwise. */
+/* The loaded record if it is `ticket` and belongs to the sender; NULL otherwise. A record whose
+ * raw number the retention removed ("to" gone) is matched by the citizen's pseudonym. */
 static json_t *own_record(const struct dlg_ctx *c, const char *ticket)
 {
     const struct dialog_input *in = c->in;
     json_t *rec = dlg_rec_parse(in->complaint, in->complaint_len);
     const char *t = dlg_rec_str(rec, "ticket"), *to = dlg_rec_str(rec, "to"),
-               *ch = dlg_rec_str(rec, "channel");
-    if (rec && t && strcmp(t, ticket) == 0 && to && strcmp(to, c->to) == 0 && ch &&
-        strcmp(ch, c->channel) == 0)
+               *ch = dlg_rec_str(rec, "channel"), *who = dlg_rec_str(rec, "citizen");
+    int mine = to ? strcmp(to, c->to) == 0 : who && c->citizen && strcmp(who, c->citizen) == 0;
+    if (rec && t && strcmp(t, ticket) == 0 && mine && ch && strcmp(ch, c->channel) == 0)
         return rec;
     json_decref(rec);
     return NULL;

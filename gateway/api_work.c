@@ -255,7 +255,8 @@ static enum sr_err record_visit(struct job *j)
         e = fail(j, SR_E_INVALID, "body: officer: no such officer");
     struct sr_errbuf eb = {{0}};
     if (e == SR_E_OK && !tl_store &&
-        !(tl_store = evalstore_open(j->app->cfg->store.sqlite_path, EVALSTORE_WRITE, &eb)))
+        !(tl_store = evalstore_open_keyed(j->app->cfg->store.sqlite_path, EVALSTORE_WRITE,
+                                          j->app->cfg->privacy.citizen_hash_key, &eb)))
         e = fail(j, SR_E_IO, eb.msg);
     if (e == SR_E_OK) {
         evalstore_set_rating_period(tl_store, j->app->cfg->dialog.rating_period_days);

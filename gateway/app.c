@@ -2,8 +2,8 @@
 /* Small process-wide helpers: channel lookup, citizen pseudonyms, the clock. */
 #include "app.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include "sr_pseudo.h"
+
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,17 +22,12 @@ const struct app_channel *app_channel_find(const struct app *a, const char *name
 
 void app_citizen_hash(const struct app *a, const char *address, char out[65])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    const char *key = a->cfg->privacy.citizen_hash_key;
-    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)address, strlen(address), mac,
-         &n);
-    for (unsigned i = 0; i < 32 && i < n; i++) {
-        out[2 * i] = hex[mac[i] >> 4];
-        out[2 * i + 1] = hex[mac[i] & 15];
-    }
-    out[64] = '\0';
+    sr_pseudo_citizen(a->cfg->privacy.citizen_hash_key, address, out);
+}
+
+void app_provider_id_hash(const struct app *a, const char *id, char out[SR_PSEUDO_ID_LEN])
+{
+    sr_pseudo_provider_id(a->cfg->privacy.citizen_hash_key, id, out);
 }
 
 int64_t app_now_ms(void)

@@ -45,6 +45,9 @@ const struct app_channel *app_channel_find(const struct app *a, const char *name
 
 /* Pseudonym of a citizen address: hex HMAC-SHA256(citizen_hash_key, address). */
 void app_citizen_hash(const struct app *a, const char *address, char out[65]);
+/* A provider message id as stored everywhere (events, dedupe of statuses, SQLite): its keyed
+ * hash "h:<64 hex>" (sr_pseudo_provider_id). out: SR_PSEUDO_ID_LEN bytes. */
+void app_provider_id_hash(const struct app *a, const char *id, char out[67]);
 
 /* Wall-clock unix milliseconds (timeouts, lags). */
 int64_t app_now_ms(void);

@@ -100,7 +100,8 @@ int cli_stats(const struct config *cfg, int argc, char **argv)
     }
     struct sr_errbuf eb = {{0}};
     /* the schema may predate the statistics: migrate it first, as the gateway would */
-    struct evalstore *es = evalstore_open(cfg->store.sqlite_path, EVALSTORE_WRITE, &eb);
+    struct evalstore *es = evalstore_open_keyed(cfg->store.sqlite_path, EVALSTORE_WRITE,
+                                                cfg->privacy.citizen_hash_key, &eb);
     evalstore_close(es);
     struct stats *s = es ? stats_open(cfg->store.sqlite_path, &eb) : NULL;
     json_t *res = NULL;

@@ -44,7 +44,8 @@ static int usage(void)
 static struct tokens *open_tokens(const struct config *cfg)
 {
     struct sr_errbuf eb = {{0}};
-    struct evalstore *es = evalstore_open(cfg->store.sqlite_path, EVALSTORE_WRITE, &eb);
+    struct evalstore *es = evalstore_open_keyed(cfg->store.sqlite_path, EVALSTORE_WRITE,
+                                                cfg->privacy.citizen_hash_key, &eb);
     struct tokens *t = es ? tokens_open(cfg->store.sqlite_path, &eb) : NULL;
     evalstore_close(es);
     if (!t)

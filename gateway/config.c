@@ -88,6 +88,22 @@ static const struct key keys[] = {
      CF(privacy.citizen_hash_key),
      "HMAC key for citizen pseudonyms (at least 16 bytes); keep it outside Redis and the "
      "database, set it through the environment"},
+    {"privacy", "number_retention_s", KT_INT, 3600, 365 * 86400, "604800", NULL, 0,
+     CF(privacy.number_retention_s),
+     "a resolved complaint keeps the citizen's raw number this long after resolution (for the "
+     "YA / BELUM answer and the rating), then only the pseudonym"},
+    {"privacy", "complaint_record_ttl_s", KT_INT, 3600, 365 * 86400, "2592000", NULL, 0,
+     CF(privacy.complaint_record_ttl_s),
+     "after the number is removed, the Redis complaint record itself expires after this long "
+     "(the evaluation store keeps the history)"},
+    {"privacy", "provider_id_retention_s", KT_INT, 86400, 3650 * 86400, "7776000", NULL, 0,
+     CF(privacy.provider_id_retention_s),
+     "delivery statuses and the (hashed) provider message ids of sent replies are deleted "
+     "from the evaluation store after this long"},
+    {"privacy", "aof_rewrite_interval_s", KT_INT, 0, 30 * 86400, "86400", NULL, 0,
+     CF(privacy.aof_rewrite_interval_s),
+     "one worker asks Redis for BGREWRITEAOF this often, so deleted numbers leave the disk; "
+     "0 = never"},
 
     {"dialog", "session_idle_s", KT_INT, 1, 86400, "1800", NULL, 0, CF(dialog.session_idle_s),
      "a conversation idle this long expires"},

@@ -47,6 +47,10 @@ struct config {
     } store;
     struct {
         const char *citizen_hash_key; /* secret, >= 16 bytes; HMAC key for citizen pseudonyms */
+        int number_retention_s;       /* 604800: raw number kept after a complaint's resolution */
+        int complaint_record_ttl_s;   /* 2592000: complaint record expiry after that */
+        int provider_id_retention_s;  /* 7776000: statuses / hashed provider ids in SQLite */
+        int aof_rewrite_interval_s;   /* 86400: BGREWRITEAOF schedule; 0 = never */
     } privacy;
     struct {
         int session_idle_s;           /* 1800 */

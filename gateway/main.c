@@ -7,11 +7,13 @@
  *   suara config-help                   list every config key
  *   suara token create|list|revoke ...  API and feed tokens (see cli_token.h)
  *   suara stats response-times|...      statistics in the terminal (see cli_stats.h)
+ *   suara privacy purge NUMBER          erase a citizen's data on request (see cli_privacy.h)
  * Serving: load config, open the evaluation store and the officer registry, load the dialogs,
  * start the writer and the workers, then wait for SIGTERM / SIGINT and drain.
  */
 #include "api.h"
 #include "app.h"
+#include "cli_privacy.h"
 #include "cli_stats.h"
 #include "cli_token.h"
 #include "roster.h"
@@ -40,7 +42,8 @@ static int usage(void)
                     "       suara import-officers -c FILE officers.csv\n"
                     "       suara config-help\n"
                     "       suara token create|list|revoke ... -c FILE\n"
-                    "       suara stats response-times|satisfaction|complaints ... -c FILE\n");
+                    "       suara stats response-times|satisfaction|complaints ... -c FILE\n"
+                    "       suara privacy purge [--pseudonym] [--json] NUMBER|PSEUDONYM -c FILE\n");
     return 2;
 }
 
@@ -105,7 +108,8 @@ static int cmd_import(const struct opts *o)
         return 1;
     struct sr_errbuf eb = {{0}};
     struct evalstore_import_report rep = {0};
-    struct evalstore *es = evalstore_open(cfg->store.sqlite_path, EVALSTORE_WRITE, &eb);
+    struct evalstore *es = evalstore_open_keyed(cfg->store.sqlite_path, EVALSTORE_WRITE,
+                                                cfg->privacy.citizen_hash_key, &eb);
     int rc = 1;
     if (es && evalstore_import_officers(es, o->arg, &rep, &eb) == SR_E_OK) {
         printf("imported %s: %zu units added, %zu officers added, %zu updated\n", o->arg,
@@ -140,7 +144,8 @@ static int prepare_app(struct app *a, const struct config *cfg)
             return -1;
         }
     }
-    struct evalstore *es = evalstore_open(cfg->store.sqlite_path, EVALSTORE_WRITE, &eb);
+    struct evalstore *es = evalstore_open_keyed(cfg->store.sqlite_path, EVALSTORE_WRITE,
+                                                cfg->privacy.citizen_hash_key, &eb);
     if (!es || evalstore_registry_load(es, &a->registry, &eb) != SR_E_OK) {
         SR_LOG(ERROR, "main", NULL, "evaluation store %s: %s", cfg->store.sqlite_path, eb.msg);
         evalstore_close(es);
@@ -191,6 +196,8 @@ static struct writer *start_writer(const struct config *cfg)
         .batch_max = 500,
         .block_ms = 1000,
         .rating_period_days = cfg->dialog.rating_period_days,
+        .id_key = cfg->privacy.citizen_hash_key,
+        .provider_id_retention_s = cfg->privacy.provider_id_retention_s,
     };
     struct sr_errbuf eb = {{0}};
     struct writer *w = writer_start(&wc, &eb);
@@ -289,6 +296,8 @@ int main(int argc, char **argv)
         return cmd_sub(argc, argv, cli_token);
     if (argc > 1 && strcmp(argv[1], "stats") == 0)
         return cmd_sub(argc, argv, cli_stats);
+    if (argc > 1 && strcmp(argv[1], "privacy") == 0)
+        return cmd_sub(argc, argv, cli_privacy);
     struct opts o = {0};
     if (parse_opts(argc, argv, &o) < 0)
         return usage();

@@ -22,6 +22,7 @@
 #include "http_client.h"
 #include "sr_log.h"
 #include "sr_mem.h"
+#include "sr_pseudo.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -192,8 +193,13 @@ static char *event_json(struct sender_job *j, const char *type, const char *pref
     json_object_set_new(e, "channel",
                         j->reply.channel ? json_string(j->reply.channel) : json_null());
     json_object_set_new(e, "outbox_id", json_string(j->entry_id));
-    if (!error)
+    if (!error && provider_id && j->s->conf.id_key) {
+        char h[SR_PSEUDO_ID_LEN];
+        sr_pseudo_provider_id(j->s->conf.id_key, provider_id, h);
+        json_object_set_new(e, "provider_id", json_string(h));
+    } else if (!error) {
         json_object_set_new(e, "provider_id", provider_id ? json_string(provider_id) : json_null());
+    }
     json_object_set_new(e, "attempts", json_integer(j->attempts));
     json_object_set_new(e, "http_status", json_integer(j->http_status));
     if (error)

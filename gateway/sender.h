@@ -29,6 +29,10 @@ struct sender_conf {
     int backoff_max_ms;
     int block_ms;      /* outbox read block time, default 1000 */
     int claim_idle_ms; /* take over other consumers' entries idle this long, 60000 */
+    /* HMAC key of provider message ids: a sent reply's id is recorded only as its keyed hash
+     * (sr_pseudo_provider_id), so it matches the hashed id of its later statuses. NULL keeps
+     * ids as the provider gave them (unit tests only; the gateway always sets it). */
+    const char *id_key;
     /* optional metrics hook: one call per finished entry */
     void (*on_outcome)(void *ud, const char *channel, enum sr_send_outcome o);
     void *on_outcome_ud;

@@ -32,7 +32,9 @@ struct worker {
     int closing;
     int sweeping;
     int sla_sweeping;
-    size_t in_flight; /* requests whose pipeline has not finished */
+    int scrub_sweeping; /* worker 0: a retention claim is in flight (privacy.c) */
+    int aof_checking;   /* worker 0: an AOF schedule check is in flight */
+    size_t in_flight;   /* requests whose pipeline has not finished */
     uint64_t req_seq;
     uint64_t drain_deadline_ms;
     /* start-up handshake with the main thread */
@@ -102,6 +104,9 @@ void webhook_get(struct gw_request *r);
 void webhook_post(struct gw_request *r); /* body complete */
 void webhook_sweep_expired(struct worker *w);
 void webhook_sweep_sla(struct worker *w);
+/* Worker 0's privacy duties each tick (privacy.c): removes the raw number from complaints whose
+ * retention after resolution ended, and asks Redis for BGREWRITEAOF when the schedule is due. */
+void privacy_sweep(struct worker *w);
 /* An officer's complaint command over the HTTP API, run through the same dialog step and atomic
  * commit as the chat command: text is what the officer would have typed ("TERIMA K7M2QX",
  * "BALAS K7M2QX <text>", "SELESAI K7M2QX <note>", "DAFTAR"); officer_code is the token's officer

@@ -14,6 +14,7 @@
 
 #include "sr_log.h"
 #include "sr_mem.h"
+#include "sr_pseudo.h"
 
 #include <jansson.h>
 #include <openssl/rand.h>
@@ -351,13 +352,15 @@ static void on_loaded(void *ud, enum sr_err err, const struct store_session *s)
     run_step(j, NULL);
 }
 
-static char *status_event(const struct job *j, const struct sr_inbound *m)
+/* The status event carries the provider id only as its keyed hash (pid), as sent replies do:
+ * WhatsApp ids encode the citizen's number. */
+static char *status_event(const struct job *j, const struct sr_inbound *m, const char *pid)
 {
-    char *id = sr_asprintf("%s:status:%s:%s", j->ch->conf->name, m->provider_id, m->status);
+    char *id = sr_asprintf("%s:status:%s:%s", j->ch->conf->name, pid, m->status);
     json_t *o =
         json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s?}", "id", id, "type", "message_status", "at",
                   (json_int_t)app_domain_now(j->w->app), "channel", j->ch->conf->name,
-                  "provider_id", m->provider_id, "status", m->status, "error_code", m->error_code);
+                  "provider_id", pid, "status", m->status, "error_code", m->error_code);
     free(id);
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -367,8 +370,10 @@ static char *status_event(const struct job *j, const struct sr_inbound *m)
 /* A delivery status changes no session: record it once, keyed by message id and status. */
 static void commit_status(struct job *j, const struct sr_inbound *m)
 {
-    char *ev = status_event(j, m);
-    char *key = sr_asprintf("status:%s:%s", m->provider_id, m->status);
+    char pid[SR_PSEUDO_ID_LEN];
+    app_provider_id_hash(j->w->app, m->provider_id, pid);
+    char *ev = status_event(j, m, pid);
+    char *key = sr_asprintf("status:%s:%s", pid, m->status);
     j->res.events = sr_calloc(1, sizeof(char *));
     j->res.events[0] = ev;
     j->res.n_events = 1;
@@ -418,7 +423,9 @@ static void process_next(struct job *j)
         return;
     }
     app_citizen_hash(j->w->app, m->sender, j->citizen);
-    j->event_base = sr_asprintf("%s:%s", j->ch->conf->name, m->provider_id);
+    char pid[SR_PSEUDO_ID_LEN];
+    app_provider_id_hash(j->w->app, m->provider_id, pid); /* event ids never hold a raw id */
+    j->event_base = sr_asprintf("%s:%s", j->ch->conf->name, pid);
     rate_window(j, m);
     store_session_load_rated(j->w->store, j->ch->conf->name, m->sender, m->provider_id, j->rate_id,
                              on_loaded, j);

@@ -91,8 +91,10 @@ static void on_tick(uv_timer_t *t)
     }
     webhook_sweep_expired(w);
     webhook_sweep_sla(w);
-    if (w->idx == 0 && store_is_connected(w->store))
+    if (w->idx == 0 && store_is_connected(w->store)) {
         store_backlog(w->store, on_backlog, w);
+        privacy_sweep(w);
+    }
 }
 
 static void on_stop(uv_async_t *a)
@@ -220,6 +222,8 @@ static int start_parts(struct worker *w, struct sr_errbuf *eb)
     sc.prefix = cfg->redis.prefix;
     sc.session_ttl_s = cfg->redis.session_ttl_s;
     sc.dedupe_ttl_s = cfg->redis.dedupe_ttl_s;
+    sc.number_retention_s = cfg->privacy.number_retention_s;
+    sc.complaint_record_ttl_s = cfg->privacy.complaint_record_ttl_s;
     sc.command_timeout_ms = cfg->redis.command_timeout_ms;
     sc.on_rtt = on_rtt;
     sc.on_rtt_ud = w->app->metrics;
@@ -242,6 +246,7 @@ static int start_parts(struct worker *w, struct sr_errbuf *eb)
         .backoff_max_ms = cfg->sender.backoff_max_ms,
         .block_ms = 1000,
         .claim_idle_ms = 60000,
+        .id_key = cfg->privacy.citizen_hash_key,
         .on_outcome = on_send_outcome,
         .on_outcome_ud = w,
     };

@@ -157,6 +157,8 @@ static const char *const migrations[] = {
     "ALTER TABLE surveys ADD COLUMN verified_by INTEGER;"
     "CREATE INDEX surveys_pair ON surveys(citizen, officer_code, started_at);"
     "CREATE INDEX surveys_set_aside ON surveys(counted, completed_at);",
+    /* 5: provider message ids only as keyed hashes (evalstore_privacy.c) */
+    es_migration_hash_provider_ids,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -281,7 +283,8 @@ static enum sr_err check_version(struct evalstore *es, struct sr_errbuf *eb)
 static enum sr_err configure(struct evalstore *es, struct sr_errbuf *eb)
 {
     sqlite3_busy_timeout(es->db, 5000);
-    if (es_exec(es, "PRAGMA foreign_keys = ON", eb) != SR_E_OK)
+    if (es_exec(es, "PRAGMA foreign_keys = ON", eb) != SR_E_OK ||
+        es_register_privacy(es, eb) != SR_E_OK)
         return SR_E_IO;
     if (es->mode == EVALSTORE_READ)
         return check_version(es, eb);
@@ -293,9 +296,16 @@ static enum sr_err configure(struct evalstore *es, struct sr_errbuf *eb)
 
 struct evalstore *evalstore_open(const char *path, enum evalstore_mode mode, struct sr_errbuf *eb)
 {
+    return evalstore_open_keyed(path, mode, NULL, eb);
+}
+
+struct evalstore *evalstore_open_keyed(const char *path, enum evalstore_mode mode,
+                                       const char *id_key, struct sr_errbuf *eb)
+{
     struct evalstore *es = sr_calloc(1, sizeof(*es));
     es->mode = mode;
     es->rating_period_ms = ES_RATING_PERIOD_DEFAULT_DAYS * 86400000LL;
+    es->id_key = id_key ? sr_strdup(id_key) : NULL;
     int flags =
         mode == EVALSTORE_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
     if (!path || sqlite3_open_v2(path, &es->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -319,6 +329,7 @@ void evalstore_close(struct evalstore *es)
     for (int i = 0; i < ES__STMT_COUNT; i++)
         sqlite3_finalize(es->stmt[i]);
     sqlite3_close(es->db);
+    free(es->id_key);
     free(es);
 }
 

@@ -48,6 +48,7 @@
 #include "sr_types.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct evalstore;
 
@@ -56,6 +57,11 @@ enum evalstore_mode { EVALSTORE_READ, EVALSTORE_WRITE };
 /* Opens (and in WRITE mode creates / migrates the schema of) the database at path; WAL,
  * busy_timeout, foreign keys on. NULL on error with eb filled. */
 struct evalstore *evalstore_open(const char *path, enum evalstore_mode mode, struct sr_errbuf *eb);
+/* The same with the [privacy] citizen_hash_key (copied), which the schema 5 migration needs to
+ * hash the provider ids an older database holds raw. The gateway and CLI always open this way;
+ * without a key, migrating a database that holds raw ids fails and says so. */
+struct evalstore *evalstore_open_keyed(const char *path, enum evalstore_mode mode,
+                                       const char *id_key, struct sr_errbuf *eb);
 void evalstore_close(struct evalstore *es); /* NULL is fine */
 
 /* Applies a batch of event JSON strings in ONE transaction, idempotent by event id (an event
@@ -105,6 +111,27 @@ enum sr_err evalstore_record_visit(struct evalstore *es, const char *officer_cod
  * kept with surveys.counted = 0 and reported as set aside (evalstore_ratings.c has the rule).
  * Applies to marks computed from now on (the schema migration used the default). */
 void evalstore_set_rating_period(struct evalstore *es, int days);
+/* ---- privacy (evalstore_privacy.c) ---- */
+
+/* Retention of provider ids: deletes message statuses recorded before before_ms and clears the
+ * (hashed) provider id of replies sent before it. *n = rows changed. */
+enum sr_err evalstore_prune_provider_ids(struct evalstore *es, int64_t before_ms, long long *n,
+                                         struct sr_errbuf *eb);
+
+/* A fresh random tombstone "erased:<32 hex>" that replaces an erased citizen's pseudonym. */
+#define EVALSTORE_TOMBSTONE_LEN 40
+void evalstore_new_tombstone(char out[EVALSTORE_TOMBSTONE_LEN]);
+
+struct evalstore_purge_report {
+    long long surveys, comments, complaints, visits, events; /* rows changed per kind */
+};
+/* Erasure on request, in one transaction: every row linked to pseudonym (surveys, complaints,
+ * visits, events) is re-keyed to tombstone, so the rows still count in the period's figures as
+ * one anonymous respondent but nobody can find them from the number; free-text survey comments
+ * are erased (also from event bodies). Idempotent: a second run changes nothing. */
+enum sr_err evalstore_purge_citizen(struct evalstore *es, const char *pseudonym,
+                                    const char *tombstone, struct evalstore_purge_report *rep,
+                                    struct sr_errbuf *eb);
 
 /* SELECT 1 on the connection: 0 if reachable. */
 int evalstore_ping(struct evalstore *es);

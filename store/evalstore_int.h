@@ -122,6 +122,7 @@ struct evalstore {
     enum evalstore_mode mode;
     sqlite3_stmt *stmt[ES__STMT_COUNT]; /* owned, finalized by evalstore_close */
     int64_t rating_period_ms;           /* evalstore_set_rating_period; 30 days by default */
+    char *id_key; /* owned copy of the provider-id HMAC key, NULL if none was given */
 };
 
 /* A recorded visit verifies a rating started this long after it at most. */
@@ -137,6 +138,13 @@ enum sr_err es_ratings_recount_session(struct evalstore *es, const char *session
                                        struct sr_errbuf *eb);
 /* The same for every pair (the schema migration that introduced the marks). */
 enum sr_err es_ratings_recount_all(struct evalstore *es, struct sr_errbuf *eb);
+
+/* ---- privacy (evalstore_privacy.c) ---- */
+/* The schema 5 migration step: provider ids hashed (uses the functions below). */
+extern const char es_migration_hash_provider_ids[];
+/* Registers suara_id_hash(id) and suara_event_id(id, channel) on the connection, keyed with
+ * es->id_key (without a key they fail on any value they would have to hash). */
+enum sr_err es_register_privacy(struct evalstore *es, struct sr_errbuf *eb);
 
 /* The cached statement, reset and with bindings cleared; NULL with eb filled on error. The
  * statement stays owned by es. */

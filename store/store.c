@@ -31,6 +31,8 @@ void store_conf_defaults(struct store_conf *c)
     c->prefix = "suara:";
     c->session_ttl_s = 86400;
     c->dedupe_ttl_s = 604800;
+    c->number_retention_s = 604800;
+    c->complaint_record_ttl_s = 2592000;
     c->command_timeout_ms = 2000;
     c->backoff_min_ms = 100;
     c->backoff_max_ms = 5000;

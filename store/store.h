@@ -12,8 +12,12 @@
  *   <p>outbox                      stream of reply JSON (field "r"), group "sender"
  *   <p>expiry                      zset: member "<channel>\x1f<sender>", score expires_at_ms
  *   <p>sent:<outbox entry id>      marker that a reply left, TTL dedupe_ttl_s
- *   <p>complaint:<ticket>          hash {v: version, s: complaint JSON} (no TTL: lives until
- *                                  closed + session_ttl_s)
+ *   <p>complaint:<ticket>          hash {v: version, s: complaint JSON} (no TTL while open;
+ *                                  closed: session_ttl_s; after the number is removed at most
+ *                                  complaint_record_ttl_s)
+ *   <p>scrub                       zset: member ticket, score resolved_at + number_retention_s
+ *                                  (ms): when the record's raw number ("to") is removed
+ *   <p>aof-rewrite                 "1", TTL = the AOF rewrite interval (store_aof_rewrite_due)
  *   <p>open:<unit>                 set of open tickets of a unit (officers' DAFTAR)
  *   <p>sla                         zset: member "<ticket>\x1f<kind>", score due_ms; kinds
  *                                  "first_response", "resolution"
@@ -41,12 +45,14 @@ struct store_conf {
     const char *host; /* used when unix_socket is NULL/"" */
     int port;
     const char *unix_socket;
-    const char *prefix;     /* key prefix, "suara:" */
-    int db;                 /* SELECT db, 0 default */
-    int session_ttl_s;      /* default 86400 */
-    int dedupe_ttl_s;       /* default 604800 (7 days), never less */
-    int command_timeout_ms; /* a command unanswered this long fails with SR_E_UNAVAILABLE */
-    int backoff_min_ms;     /* reconnect backoff, jittered, doubling up to backoff_max_ms */
+    const char *prefix;         /* key prefix, "suara:" */
+    int db;                     /* SELECT db, 0 default */
+    int session_ttl_s;          /* default 86400 */
+    int dedupe_ttl_s;           /* default 604800 (7 days), never less */
+    int number_retention_s;     /* a resolved complaint keeps its raw "to" this long; 604800 */
+    int complaint_record_ttl_s; /* then the record expires after this long; 2592000 */
+    int command_timeout_ms;     /* a command unanswered this long fails with SR_E_UNAVAILABLE */
+    int backoff_min_ms;         /* reconnect backoff, jittered, doubling up to backoff_max_ms */
     int backoff_max_ms;
     /* optional: called for every completed command with its round-trip in seconds (metrics) */
     void (*on_rtt)(void *ud, double seconds);
@@ -212,6 +218,38 @@ typedef void store_done_cb(void *ud, enum sr_err err);
  * outcome event. The outbox thus holds only replies not yet done. */
 void store_outbox_done(struct store *s, const char *entry_id, int sent, const char *event_json,
                        store_done_cb *cb, void *ud);
+
+/* ---- privacy retention (store_privacy.c) ---- */
+
+struct store_scrub_due {
+    const char *ticket;
+    const char *record; /* complaint JSON */
+    size_t len;
+    long long version;
+};
+typedef void store_scrub_cb(void *ud, enum sr_err err, const struct store_scrub_due *items,
+                            size_t n);
+/* Claims up to max complaints whose number retention ended at now_ms (scores in <p>scrub), with
+ * a lease like store_claim_expired; members whose record is gone are dropped. */
+void store_claim_scrub(struct store *s, int64_t now_ms, int lease_ms, size_t max,
+                       store_scrub_cb *cb, void *ud);
+/* Removes the raw number from one claimed record: the record without "to" (store_record_forget)
+ * is written if the version still matches, the ticket leaves <p>scrub and the record expires
+ * within complaint_record_ttl_s. A version that moved on changes nothing (the member is claimed
+ * again after its lease). */
+void store_complaint_scrub(struct store *s, const struct store_scrub_due *item, store_done_cb *cb,
+                           void *ud);
+
+/* The record JSON without its raw address "to" and, when tombstone is given, with "citizen"
+ * replaced by it. Heap string (caller frees); NULL when the record is not a JSON object or
+ * nothing would change. */
+char *store_record_forget(const char *record, size_t len, const char *tombstone);
+
+typedef void store_aof_cb(void *ud, enum sr_err err, int started);
+/* The AOF schedule: SET <p>aof-rewrite NX EX interval_s; only when that key was absent (so once
+ * per interval across all workers and hosts) BGREWRITEAOF is sent. started = 1 when Redis
+ * accepted it (started or scheduled after a running save). */
+void store_aof_rewrite_due(struct store *s, int interval_s, store_aof_cb *cb, void *ud);
 
 /* ---- observability ---- */
 struct store_backlog {

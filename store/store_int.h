@@ -25,6 +25,8 @@ enum store_script {
     STORE_LUA_BACKLOG,
     STORE_LUA_COMPLAINT,
     STORE_LUA_CLAIM_SLA,
+    STORE_LUA_CLAIM_SCRUB,
+    STORE_LUA_FORGET,
     STORE_LUA__COUNT
 };
 extern const char *const store_lua_src[STORE_LUA__COUNT];
@@ -51,6 +53,8 @@ union store_user_cb {
     store_backlog_cb *backlog;
     store_complaint_cb *complaint;
     store_sla_cb *sla;
+    store_scrub_cb *scrub;
+    store_aof_cb *aof;
 };
 
 struct store_req {

@@ -18,28 +18,30 @@ static const char lua_load[] =
     "if #KEYS > 2 then r = redis.call('HMGET', KEYS[3], 'n', 't') end\n"
     "return {h[1] or '0', h[2] or '', seen, r[1] or '0', r[2] or '0'}\n";
 
-/* KEYS: sess, dedupe, expiry, events, outbox [, complaint, open:<unit>, sla].
- *       [, rate]
+/* KEYS: sess, dedupe, expiry, events, outbox [, complaint, open:<unit>, sla, scrub] [, rate]
  * ARGV: expected_version, mode (keep|set|clear), session, session_ttl_s, expires_at_ms,
  *       expiry member, dedupe_ttl_s, n_events, n_replies, n_feed, feed channel,
  *       complaint expected_version, record, open 0/1, due_first_response, due_resolution, ticket,
- *       rate mode (none|count|limited), rate ttl, events..., replies..., feed...
+ *       number_retention_ms, rate mode (none|count|limited), rate ttl, events..., replies...,
+ *       feed...
  * The rate key is the last key when the rate mode is not "none": the message is counted in the
  * window (HINCRBY n); "limited" also marks the window's notice (HSETNX t) and drops the replies
  * when it was already marked, so a window gets exactly one slow-down notice.
- * The complaint part is used when there are 8 keys besides the rate key: its version check
+ * The complaint part is used when there are 9 keys besides the rate key: its version check
  * (0 = must not exist) comes before any write like the session's. A closed complaint expires after
- * session_ttl_s, any other state is persistent. Feed items are PUBLISHed after every write. Returns
- * {"dup"|"conflict"|"ok", session version}. */
+ * session_ttl_s, any other state is persistent. A resolved or closed one is (re)scheduled in scrub
+ * for resolved_at + number_retention_ms, when its raw number is removed (store_complaint_scrub);
+ * reopened, it leaves scrub again. Feed items are PUBLISHed after every write.
+ * Returns {"dup"|"conflict"|"ok", session version}. */
 static const char lua_commit[] =
     "local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')\n"
     "if redis.call('EXISTS', KEYS[2]) == 1 then return {'dup', v} end\n"
     "local expected = tonumber(ARGV[1])\n"
     "if expected >= 0 and expected ~= v then return {'conflict', v} end\n"
-    "local rmode = ARGV[18]\n"
+    "local rmode = ARGV[19]\n"
     "local rk = nil\n"
     "if rmode ~= 'none' then rk = KEYS[#KEYS] end\n"
-    "local hasc = #KEYS - (rk and 1 or 0) == 8\n"
+    "local hasc = #KEYS - (rk and 1 or 0) == 9\n"
     "local cv = 0\n"
     "if hasc then\n"
     "  cv = tonumber(redis.call('HGET', KEYS[6], 'v') or '0')\n"
@@ -67,10 +69,17 @@ static const char lua_commit[] =
     "if hasc then\n"
     "  redis.call('HSET', KEYS[6], 'v', cv + 1, 's', ARGV[13])\n"
     "  local ok, rec = pcall(cjson.decode, ARGV[13])\n"
-    "  if ok and type(rec) == 'table' and rec['state'] == 'closed' then\n"
+    "  if not ok or type(rec) ~= 'table' then rec = {} end\n"
+    "  if rec['state'] == 'closed' then\n"
     "    redis.call('EXPIRE', KEYS[6], ARGV[4])\n"
     "  else\n"
     "    redis.call('PERSIST', KEYS[6])\n"
+    "  end\n"
+    "  local ra = rec['resolved_at']\n"
+    "  if (rec['state'] == 'resolved' or rec['state'] == 'closed') and type(ra) == 'number' then\n"
+    "    redis.call('ZADD', KEYS[9], string.format('%.0f', ra + tonumber(ARGV[18])), ARGV[17])\n"
+    "  else\n"
+    "    redis.call('ZREM', KEYS[9], ARGV[17])\n"
     "  end\n"
     "  if ARGV[14] == '1' then redis.call('SADD', KEYS[7], ARGV[17])\n"
     "  else redis.call('SREM', KEYS[7], ARGV[17]) end\n"
@@ -88,9 +97,9 @@ static const char lua_commit[] =
     "if rk then\n"
     "  redis.call('HINCRBY', rk, 'n', 1)\n"
     "  if rmode == 'limited' and redis.call('HSETNX', rk, 't', 1) == 0 then nsend = 0 end\n"
-    "  redis.call('EXPIRE', rk, ARGV[19])\n"
+    "  redis.call('EXPIRE', rk, ARGV[20])\n"
     "end\n"
-    "local h = 19\n"
+    "local h = 20\n"
     "for i = 1, ne do redis.call('XADD', KEYS[4], '*', 'e', ARGV[h + i]) end\n"
     "for i = 1, nsend do redis.call('XADD', KEYS[5], '*', 'r', ARGV[h + ne + i]) end\n"
     "redis.call('SET', KEYS[2], '1', 'EX', ARGV[7])\n"
@@ -177,6 +186,41 @@ static const char lua_claim_sla[] =
     "end\n"
     "return out\n";
 
+/* KEYS: scrub. ARGV: now_ms, now_ms + lease_ms, max, complaint key prefix ("<p>complaint:").
+ * Returns a flat array of {ticket, v, s} per claimed record (its score moved to the lease end);
+ * members whose record is gone are removed. */
+static const char lua_claim_scrub[] =
+    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, "
+    "tonumber(ARGV[3]))\n"
+    "local out = {}\n"
+    "for _, t in ipairs(due) do\n"
+    "  local h = redis.call('HMGET', ARGV[4] .. t, 'v', 's')\n"
+    "  if h[1] and h[2] and h[2] ~= '' then\n"
+    "    redis.call('ZADD', KEYS[1], ARGV[2], t)\n"
+    "    out[#out + 1] = t\n"
+    "    out[#out + 1] = h[1]\n"
+    "    out[#out + 1] = h[2]\n"
+    "  else\n"
+    "    redis.call('ZREM', KEYS[1], t)\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* KEYS: complaint, scrub. ARGV: expected version, new record ("" = unchanged), ticket,
+ * record_ttl_s (0 = keep the TTL and the scrub schedule: a purge of a still open complaint).
+ * Returns 1 if applied, 0 if the version moved on (nothing written). */
+static const char lua_forget[] =
+    "local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')\n"
+    "if v == 0 or v ~= tonumber(ARGV[1]) then return 0 end\n"
+    "if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'v', v + 1, 's', ARGV[2]) end\n"
+    "local ttl = tonumber(ARGV[4])\n"
+    "if ttl > 0 then\n"
+    "  redis.call('ZREM', KEYS[2], ARGV[3])\n"
+    "  local left = redis.call('TTL', KEYS[1])\n"
+    "  if left < 0 or left > ttl then redis.call('EXPIRE', KEYS[1], ttl) end\n"
+    "end\n"
+    "return 1\n";
+
 /* KEYS: sent marker, outbox, events. ARGV: sent 0/1, dedupe_ttl_s, entry id, has_event 0/1,
  * event. XACK first: when the entry was already acked, its outcome event was already written
  * (same script), so a repeated done writes nothing but the marker. The entry is deleted with its
@@ -211,5 +255,6 @@ const char *const store_lua_src[STORE_LUA__COUNT] = {
     [STORE_LUA_LOAD] = lua_load,           [STORE_LUA_COMMIT] = lua_commit,
     [STORE_LUA_CLAIM] = lua_claim,         [STORE_LUA_DONE] = lua_done,
     [STORE_LUA_BACKLOG] = lua_backlog,     [STORE_LUA_COMPLAINT] = lua_complaint,
-    [STORE_LUA_CLAIM_SLA] = lua_claim_sla,
+    [STORE_LUA_CLAIM_SLA] = lua_claim_sla, [STORE_LUA_CLAIM_SCRUB] = lua_claim_scrub,
+    [STORE_LUA_FORGET] = lua_forget,
 };

@@ -164,12 +164,12 @@ static int commit_valid(const struct store_commit *c)
            (c->rate_mode == STORE_RATE_NONE || (c->rate_id && c->rate_ttl_s > 0));
 }
 
-/* ARGV 12..17 (complaint expected version, record, open, dues, ticket); placeholders without a
- * complaint so the layout stays fixed. */
+/* ARGV 12..18 (complaint expected version, record, open, dues, ticket, number retention ms);
+ * placeholders without a complaint so the layout stays fixed. */
 static void commit_complaint_args(struct store_req *q, const struct store_complaint_write *w)
 {
     if (!w) {
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < 7; i++)
             store_req_arg(q, "0", 1);
         return;
     }
@@ -179,6 +179,7 @@ static void commit_complaint_args(struct store_req *q, const struct store_compla
     store_req_arg_ll(q, (long long)w->due_first_response_ms);
     store_req_arg_ll(q, (long long)w->due_resolution_ms);
     store_req_arg_str(q, w->ticket);
+    store_req_arg_ll(q, (long long)q->s->conf.number_retention_s * 1000);
 }
 
 static const char *const rate_mode_names[] = {
@@ -190,7 +191,7 @@ static void commit_args(struct store_req *q, const struct store_commit *c)
     const char *mode = c->expected_version < 0 ? "keep" : c->session ? "set" : "clear";
     const struct store_complaint_write *w = c->complaint;
     int rated = c->rate_mode != STORE_RATE_NONE;
-    store_req_arg_ll(q, (w ? 8 : 5) + rated);
+    store_req_arg_ll(q, (w ? 9 : 5) + rated);
     store_req_arg_take(q, key(s, "sess:", c->channel, c->sender));
     store_req_arg_take(q, key(s, "dedupe:", c->channel, c->provider_id));
     store_req_arg_take(q, key(s, "expiry", NULL, NULL));
@@ -200,6 +201,7 @@ static void commit_args(struct store_req *q, const struct store_commit *c)
         store_req_arg_take(q, key(s, "complaint:", w->ticket, NULL));
         store_req_arg_take(q, key(s, "open:", w->unit, NULL));
         store_req_arg_take(q, key(s, "sla", NULL, NULL));
+        store_req_arg_take(q, key(s, "scrub", NULL, NULL));
     }
     if (rated)
         store_req_arg_take(q, key(s, "rate:", c->rate_id, NULL));

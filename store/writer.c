@@ -31,6 +31,8 @@ struct writer {
     /* configuration, owned copies */
     char *host, *socket, *stream, *db_path, *consumer;
     int port, db, batch_max, block_ms;
+    int64_t retention_ms; /* provider ids, 0 = keep */
+    int64_t next_prune_ms;
     /* thread state: touched only by the thread */
     redisContext *rc;
     struct evalstore *es;
@@ -292,11 +294,29 @@ static int round_once(struct writer *w)
     return rc;
 }
 
+#define PRUNE_EVERY_MS (3600 * 1000)
+
+/* The provider-id retention, at most hourly: a failure is logged and retried next hour. */
+static void prune_maybe(struct writer *w)
+{
+    int64_t now = wall_ms();
+    if (w->retention_ms <= 0 || now < w->next_prune_ms)
+        return;
+    w->next_prune_ms = now + PRUNE_EVERY_MS;
+    struct sr_errbuf eb = {{0}};
+    long long n = 0;
+    if (evalstore_prune_provider_ids(w->es, now - w->retention_ms, &n, &eb) != SR_E_OK)
+        SR_LOG(WARN, "writer", NULL, "provider id retention: %s", eb.msg);
+    else if (n > 0)
+        SR_LOG(INFO, "writer", NULL, "provider id retention: %lld rows pruned", n);
+}
+
 static void *writer_main(void *arg)
 {
     struct writer *w = arg;
     SR_LOG(INFO, "writer", NULL, "started, consumer %s", w->consumer);
     while (!atomic_load(&w->stop)) {
+        prune_maybe(w);
         if (round_once(w) == 0) {
             w->backoff_ms = BACKOFF_MIN_MS;
             continue;
@@ -350,7 +370,8 @@ struct writer *writer_start(const struct writer_conf *conf, struct sr_errbuf *eb
     w->pending_first = 1;
     w->backoff_ms = BACKOFF_MIN_MS;
     w->seed = (unsigned)wall_ms() ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)w;
-    w->es = evalstore_open(w->db_path, EVALSTORE_WRITE, eb);
+    w->retention_ms = (int64_t)conf->provider_id_retention_s * 1000;
+    w->es = evalstore_open_keyed(w->db_path, EVALSTORE_WRITE, conf->id_key, eb);
     if (!w->es)
         goto fail;
     evalstore_set_rating_period(w->es, conf->rating_period_days);

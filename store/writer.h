@@ -27,6 +27,10 @@ struct writer_conf {
     int batch_max;          /* entries per transaction, default 500 */
     int block_ms;           /* XREADGROUP BLOCK, default 1000 */
     int rating_period_days; /* evalstore_set_rating_period; 0 = the store's default (30) */
+    const char *id_key;   /* [privacy] citizen_hash_key: the schema migration hashes old ids */
+    /* statuses and sent-reply ids older than this are pruned (once at start, then hourly);
+     * 0 = never */
+    int provider_id_retention_s;
 };
 
 struct writer_stats {
