@@ -33,6 +33,13 @@ static const char *const kinds[] = {
     SR_INBOUND_KINDS(M_KIND)
 #undef M_KIND
 };
+static const char *const rejects[] = {
+#define M_REJECT(name, text) text,
+    SR_INBOUND_REJECTS(M_REJECT)
+#undef M_REJECT
+        "other",
+};
+static const char *const secrets[] = {"api_token", "verify_token", "webhook_signature", "other"};
 static const char *const send_outcomes[] = {"ok", "retry", "failed", "opted_out", "other"};
 static const char *const dialog_outcomes[] = {
 #define M_OUTCOME(name, text) text,
@@ -66,8 +73,10 @@ struct metrics {
     const char **channels; /* copied array of borrowed names */
     size_t n_channels;
     atomic_ullong requests[ARRAY_LEN(routes)][N_STATUS];
-    atomic_ullong *msg_in;  /* [n_channels][ARRAY_LEN(kinds)] */
-    atomic_ullong *msg_out; /* [n_channels][ARRAY_LEN(send_outcomes)] */
+    atomic_ullong *msg_in;                     /* [n_channels][ARRAY_LEN(kinds)] */
+    atomic_ullong *msg_out;                    /* [n_channels][ARRAY_LEN(send_outcomes)] */
+    atomic_ullong *rejected;                   /* [n_channels][ARRAY_LEN(rejects)] */
+    atomic_ullong auth[2][ARRAY_LEN(secrets)]; /* [0]: failed guesses, [1]: refused (429) */
     atomic_ullong dialog[ARRAY_LEN(dialog_outcomes)];
     atomic_ullong rtt_count[N_BUCKETS]; /* per bucket, not cumulative; summed when rendered */
     atomic_ullong rtt_sum_ns;
@@ -111,6 +120,7 @@ struct metrics *metrics_new(const char *const *channel_names, size_t n_channels)
     m->msg_in = sr_calloc(n_channels ? n_channels * ARRAY_LEN(kinds) : 1, sizeof(*m->msg_in));
     m->msg_out =
         sr_calloc(n_channels ? n_channels * ARRAY_LEN(send_outcomes) : 1, sizeof(*m->msg_out));
+    m->rejected = sr_calloc(n_channels ? n_channels * ARRAY_LEN(rejects) : 1, sizeof(*m->rejected));
     return m;
 }
 
@@ -121,6 +131,7 @@ void metrics_free(struct metrics *m)
     free(m->channels);
     free(m->msg_in);
     free(m->msg_out);
+    free(m->rejected);
     free(m);
 }
 
@@ -146,6 +157,18 @@ void metrics_message_out(struct metrics *m, size_t channel_idx, const char *outc
 void metrics_dialog_outcome(struct metrics *m, const char *outcome)
 {
     inc(&m->dialog[name_index(dialog_outcomes, ARRAY_LEN(dialog_outcomes), outcome)]);
+}
+
+void metrics_auth(struct metrics *m, const char *secret, int refused)
+{
+    inc(&m->auth[refused ? 1 : 0][name_index(secrets, ARRAY_LEN(secrets), secret)]);
+}
+
+void metrics_item_rejected(struct metrics *m, size_t channel_idx, const char *reason)
+{
+    size_t n = ARRAY_LEN(rejects);
+    if (channel_idx < m->n_channels)
+        inc(&m->rejected[channel_idx * n + name_index(rejects, n, reason)]);
 }
 
 void metrics_redis_rtt(struct metrics *m, double seconds)
@@ -278,6 +301,27 @@ static void render_out(struct metrics *m, const struct metric_def *d, struct buf
     render_per_channel(m, d, b, m->msg_out, "outcome", send_outcomes, ARRAY_LEN(send_outcomes));
 }
 
+static void render_rejected(struct metrics *m, const struct metric_def *d, struct buf *b)
+{
+    render_per_channel(m, d, b, m->rejected, "reason", rejects, ARRAY_LEN(rejects));
+}
+
+static void render_secrets(const struct metric_def *d, struct buf *b, atomic_ullong *cells)
+{
+    for (size_t i = 0; i < ARRAY_LEN(secrets); i++)
+        buf_printf(b, "%s{secret=\"%s\"} %llu\n", d->name, secrets[i], load(&cells[i]));
+}
+
+static void render_auth_failed(struct metrics *m, const struct metric_def *d, struct buf *b)
+{
+    render_secrets(d, b, m->auth[0]);
+}
+
+static void render_auth_refused(struct metrics *m, const struct metric_def *d, struct buf *b)
+{
+    render_secrets(d, b, m->auth[1]);
+}
+
 static void render_dialog(struct metrics *m, const struct metric_def *d, struct buf *b)
 {
     for (size_t i = 0; i < ARRAY_LEN(dialog_outcomes); i++)
@@ -311,6 +355,15 @@ static const struct metric_def metric_defs[] = {
      "channel,kind", render_in},
     {"suara_messages_out_total", "counter", "Outbound send attempts, by channel and outcome.",
      "channel,outcome", render_out},
+    {"suara_messages_rejected_total", "counter",
+     "Inbound provider items not processed, by channel and reason (the rest of their batch is).",
+     "channel,reason", render_rejected},
+    {"suara_auth_failures_total", "counter",
+     "Failed guesses of a secret (API token, verify_token, webhook signature), by secret.",
+     "secret", render_auth_failed},
+    {"suara_auth_refused_total", "counter",
+     "Requests refused with 429 because their client failed too many secret checks.", "secret",
+     render_auth_refused},
     {"suara_dialog_outcomes_total", "counter", "Dialog steps, by outcome.", "outcome",
      render_dialog},
     {"suara_redis_rtt_seconds", "histogram", "Redis command round-trip time in seconds.", "",

@@ -10,6 +10,7 @@
 #include "feed.h"
 #include "sr_log.h"
 #include "sr_mem.h"
+#include "trust.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -298,6 +299,7 @@ static struct gw_request *request_new(struct worker *w, struct lws *wsi, const c
     r->path = sr_strdup(uri);
     r->query = rebuild_query(wsi);
     capture_headers(r);
+    trust_screen(r);
     return r;
 }
 
