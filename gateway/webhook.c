@@ -362,6 +362,8 @@ static void process_next(struct job *j)
     store_session_load(j->w->store, j->ch->conf->name, m->sender, m->provider_id, on_loaded, j);
 }
 
+#define MAX_REJECTS_LOGGED 8 /* per request; the metric counts them all */
+
 /* Items the handler set aside (another number's, malformed): logged with place and reason
  * (never a number or a text) and counted; the rest of the batch goes on. */
 static void report_rejects(const struct gw_request *r, const struct sr_inbound_batch *b)
@@ -370,9 +372,13 @@ static void report_rejects(const struct gw_request *r, const struct sr_inbound_b
     for (size_t i = 0; i < b->n_rejects; i++) {
         const char *reason = sr_inbound_reject_name(b->rejects[i].reason);
         metrics_item_rejected(r->w->app->metrics, ch->index, reason);
-        SR_LOG(WARN, "webhook", r->id, "channel %s: item not processed (%s): %s", ch->conf->name,
-               reason, b->rejects[i].detail);
+        if (i < MAX_REJECTS_LOGGED)
+            SR_LOG(WARN, "webhook", r->id, "channel %s: item not processed (%s): %s",
+                   ch->conf->name, reason, b->rejects[i].detail);
     }
+    if (b->n_rejects > MAX_REJECTS_LOGGED)
+        SR_LOG(WARN, "webhook", r->id, "channel %s: %zu more items not processed", ch->conf->name,
+               b->n_rejects - MAX_REJECTS_LOGGED);
     if (b->n == 0 && b->n_rejects > 0)
         SR_LOG(WARN, "webhook", r->id,
                "channel %s: nothing in this request is processed; answered 200 so the provider "
