@@ -5,6 +5,8 @@
 #include "sr_mem.h"
 
 #include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,6 +40,31 @@ struct sr_inbound *sr_inbound_batch_add(struct sr_inbound_batch *b)
     return it;
 }
 
+const char *sr_inbound_reject_name(enum sr_inbound_reject_reason r)
+{
+    static const char *const names[] = {
+#define SR_IR_NAME(name, text) text,
+        SR_INBOUND_REJECTS(SR_IR_NAME)
+#undef SR_IR_NAME
+    };
+    return (size_t)r < sizeof(names) / sizeof(names[0]) ? names[r] : "other";
+}
+
+void sr_inbound_batch_reject(struct sr_inbound_batch *b, enum sr_inbound_reject_reason reason,
+                             const char *fmt, ...)
+{
+    if (b->n_rejects == b->cap_rejects) {
+        b->cap_rejects = b->cap_rejects ? b->cap_rejects * 2 : 4;
+        b->rejects = sr_realloc(b->rejects, b->cap_rejects * sizeof(*b->rejects));
+    }
+    char detail[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    b->rejects[b->n_rejects++] = (struct sr_inbound_reject){reason, sr_strdup(detail)};
+}
+
 void sr_inbound_batch_clear(struct sr_inbound_batch *b)
 {
     for (size_t i = 0; i < b->n; i++) {
@@ -51,6 +78,9 @@ void sr_inbound_batch_clear(struct sr_inbound_batch *b)
         free(it->status);
         free(it->error_code);
     }
+    for (size_t i = 0; i < b->n_rejects; i++)
+        free(b->rejects[i].detail);
+    free(b->rejects);
     free(b->items);
     memset(b, 0, sizeof(*b));
 }

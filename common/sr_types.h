@@ -85,13 +85,41 @@ struct sr_inbound {
     char *error_code;     /* STATUS failed: provider error code */
 };
 
+/* Why one item of a provider's batch was set aside while the rest of the batch is processed. */
+#define SR_INBOUND_REJECTS(X)                                                                      \
+    X(FOREIGN, "foreign_recipient") /* addressed to another number than this channel's */          \
+    X(MALFORMED, "malformed")       /* not an object, a field of the wrong type */                 \
+    X(MISSING_FIELD, "missing_field")                                                              \
+    X(BAD_SENDER, "bad_sender") /* "from" is not a phone number */                                 \
+    X(UNKNOWN_TYPE, "unknown_type")                                                                \
+    X(TOO_LONG, "too_long") /* text beyond the channel's cap */
+
+enum sr_inbound_reject_reason {
+#define SR_IR_ENUM(name, text) SR_REJECT_##name,
+    SR_INBOUND_REJECTS(SR_IR_ENUM)
+#undef SR_IR_ENUM
+};
+const char *sr_inbound_reject_name(enum sr_inbound_reject_reason r);
+
+/* One item set aside. detail names its place and problem ("entry[0].changes[0].value.messages[1]:
+ * missing \"from\""), never a phone number, a text or a secret: it is logged. */
+struct sr_inbound_reject {
+    enum sr_inbound_reject_reason reason;
+    char *detail;
+};
+
 struct sr_inbound_batch {
     struct sr_inbound *items;
     size_t n, cap;
+    struct sr_inbound_reject *rejects;
+    size_t n_rejects, cap_rejects;
 };
 
 /* Appends a zeroed item and returns it (never NULL: OOM aborts). */
 struct sr_inbound *sr_inbound_batch_add(struct sr_inbound_batch *b);
+/* Records an item set aside; detail is printf-style. */
+void sr_inbound_batch_reject(struct sr_inbound_batch *b, enum sr_inbound_reject_reason reason,
+                             const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void sr_inbound_batch_clear(struct sr_inbound_batch *b); /* frees items, keeps b reusable */
 
 #define SR_REPLY_MAX_OPTIONS 10

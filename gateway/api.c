@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * /api/v1/ on the event loop: the route table, the client-address throttle, the bearer token,
- * and handing each request to the libuv thread pool (api_work.c), where the token is verified,
- * the scope checked and SQLite queried — the loop never waits on the database. Officer commands
- * come back to the loop and run through the same dialog step as chat commands
+ * /api/v1/ on the event loop: the route table, the guessed-secret throttle (trust.h), the bearer
+ * token, and handing each request to the libuv thread pool (api_work.c), where the token is
+ * verified, the scope checked and SQLite queried — the loop never waits on the database. Officer
+ * commands come back to the loop and run through the same dialog step as chat commands
  * (webhook_officer_api).
  */
 #include "api.h"
@@ -11,8 +11,8 @@
 
 #include "sr_log.h"
 #include "sr_mem.h"
+#include "trust.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -111,88 +111,7 @@ static const char *bearer(const struct gw_request *r)
     return *h ? h : NULL;
 }
 
-/* ---------------------------------------------------------------- throttle */
-
-#define THROTTLE_SLOTS 256
-
-struct throttle_slot {
-    char addr[64];
-    int failures;
-    uint64_t window_start, blocked_until;
-};
-
-/* Shared by every worker: a client cannot double its tries by landing on another worker. */
-struct api_throttle {
-    pthread_mutex_t mu;
-    struct throttle_slot slot[THROTTLE_SLOTS];
-};
-
-struct api_throttle *api_throttle_new(void)
-{
-    struct api_throttle *t = sr_calloc(1, sizeof(*t));
-    pthread_mutex_init(&t->mu, NULL);
-    return t;
-}
-
-void api_throttle_free(struct api_throttle *t)
-{
-    if (!t)
-        return;
-    pthread_mutex_destroy(&t->mu);
-    free(t);
-}
-
-/* The slot of addr (creating it, evicting the stalest, if asked), or -1. Lock held. */
-static int slot_of(struct api_throttle *t, const char *addr, int create)
-{
-    int oldest = 0;
-    for (int i = 0; i < THROTTLE_SLOTS; i++) {
-        if (strcmp(t->slot[i].addr, addr) == 0)
-            return i;
-        if (t->slot[i].window_start < t->slot[oldest].window_start)
-            oldest = i;
-    }
-    if (!create)
-        return -1;
-    memset(&t->slot[oldest], 0, sizeof(t->slot[oldest]));
-    snprintf(t->slot[oldest].addr, sizeof(t->slot[oldest].addr), "%s", addr);
-    return oldest;
-}
-
-/* Seconds the address must still wait, 0 if it may try. */
-static unsigned throttled_for(struct api_throttle *t, const char *addr, uint64_t now)
-{
-    pthread_mutex_lock(&t->mu);
-    int i = slot_of(t, addr, 0);
-    unsigned wait = i >= 0 && t->slot[i].blocked_until > now
-                        ? (unsigned)((t->slot[i].blocked_until - now + 999) / 1000)
-                        : 0;
-    pthread_mutex_unlock(&t->mu);
-    return wait;
-}
-
-void api_throttle_record(struct api_throttle *t, const char *addr, int failed, uint64_t now)
-{
-    pthread_mutex_lock(&t->mu);
-    int i = slot_of(t, addr, failed);
-    struct throttle_slot *s = i >= 0 ? &t->slot[i] : NULL;
-    if (s && !failed) { /* a good token clears the count */
-        s->failures = 0;
-    } else if (s) {
-        if (s->failures == 0 || now - s->window_start > API_THROTTLE_WINDOW_MS) {
-            s->window_start = now;
-            s->failures = 0;
-        }
-        if (++s->failures >= API_THROTTLE_FAILURES) {
-            s->blocked_until = now + API_THROTTLE_BLOCK_MS;
-            s->failures = 0;
-            SR_LOG(WARN, "api", NULL,
-                   "%d failed authentications from one address: refused for %d s",
-                   API_THROTTLE_FAILURES, API_THROTTLE_BLOCK_MS / 1000);
-        }
-    }
-    pthread_mutex_unlock(&t->mu);
-}
+/* ---------------------------------------------------------------- answers */
 
 void api_respond_unauthorized(struct gw_request *r, const char *detail)
 {
@@ -206,27 +125,6 @@ static int wants_csv(const struct gw_request *r, int suffix)
 {
     const char *accept = header(r, "accept");
     return suffix || (accept && strstr(accept, "text/csv"));
-}
-
-/* The client's address for throttling: the peer, or behind a trusted local proxy the last
- * X-Forwarded-For entry (the one that proxy added). */
-static void client_addr(const struct gw_request *r, char *out, size_t n)
-{
-    snprintf(out, n, "?");
-    if (r->wsi)
-        lws_get_peer_simple(r->wsi, out, n);
-    const char *xff = header(r, "x-forwarded-for");
-    int local = strcmp(out, "127.0.0.1") == 0 || strcmp(out, "::1") == 0 ||
-                strcmp(out, "::ffff:127.0.0.1") == 0;
-    if (!r->w->app->cfg->server.trust_proxy || !local || !xff)
-        return;
-    const char *last = strrchr(xff, ',');
-    last = last ? last + 1 : xff;
-    while (*last == ' ')
-        last++;
-    size_t len = strcspn(last, " ");
-    if (len > 0 && len < n)
-        snprintf(out, n, "%.*s", (int)len, last);
 }
 
 void api_request(struct gw_request *r)
@@ -243,22 +141,13 @@ void api_request(struct gw_request *r)
         gw_respond(r, 200, "application/json", api_openapi_json, api_openapi_json_len);
         return;
     }
-    char addr[64];
-    client_addr(r, addr, sizeof(addr));
-    uint64_t now = (uint64_t)app_now_ms();
-    unsigned wait_s = throttled_for(r->w->app->throttle, addr, now);
-    if (wait_s) {
-        char v[16];
-        snprintf(v, sizeof(v), "%u", wait_s);
-        gw_respond_header(r, "retry-after:", v);
-        gw_respond_error(r, SR_E_RATE_LIMITED, "too many failed authentications; wait");
+    if (trust_refused_or_reply(r, TRUST_API_TOKEN))
         return;
-    }
     const char *token = bearer(r);
     if (!token) {
-        api_throttle_record(r->w->app->throttle, addr, 1, now);
+        trust_record(r, TRUST_API_TOKEN, 1);
         api_respond_unauthorized(r, "Authorization: Bearer <token> is required");
         return;
     }
-    api_work_start(r, rt, token, ticket, wants_csv(r, csv), header(r, "idempotency-key"), addr);
+    api_work_start(r, rt, token, ticket, wants_csv(r, csv), header(r, "idempotency-key"));
 }

@@ -22,17 +22,4 @@ const struct api_route_info *api_routes(size_t *n);
 extern const char api_openapi_json[];
 extern const size_t api_openapi_json_len;
 
-/* Failed authentications from one client address before it is refused with 429, the window
- * they are counted in (from the first failure since the last success or refusal), and how long
- * the refusal lasts; while refused, the address gets 429 with Retry-After even with a good
- * token. The table is shared by all workers and holds the 256 most recent addresses. */
-#define API_THROTTLE_FAILURES 10
-#define API_THROTTLE_WINDOW_MS 60000
-#define API_THROTTLE_BLOCK_MS 60000
-
-/* The process-wide table of failed authentications by client address (thread-safe). */
-struct api_throttle;
-struct api_throttle *api_throttle_new(void);
-void api_throttle_free(struct api_throttle *t); /* NULL is fine */
-
 #endif

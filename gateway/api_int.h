@@ -33,10 +33,8 @@ extern const struct api_route api_route_table[];
 /* Queues the request on the loop's thread pool (token check, scope, query) and answers it when
  * the work comes back. Borrowed: everything (copied). */
 void api_work_start(struct gw_request *r, const struct api_route *rt, const char *token,
-                    const char *ticket, int csv, const char *idem_key, const char *addr);
+                    const char *ticket, int csv, const char *idem_key);
 
-/* Counts a failed (or clears after a good) authentication from addr. Any thread. */
-void api_throttle_record(struct api_throttle *t, const char *addr, int failed, uint64_t now);
 /* 401 with WWW-Authenticate: Bearer. */
 void api_respond_unauthorized(struct gw_request *r, const char *detail);
 

@@ -12,6 +12,7 @@
 #include "sr_mem.h"
 #include "stats.h"
 #include "tokens.h"
+#include "trust.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ struct job {
     struct gw_request *r; /* held */
     const struct api_route *rt;
     struct app *app;
-    char *token, *query, *body, *idem, *addr;
+    char *token, *query, *body, *idem;
     char ticket[16];
     int csv;
     int64_t now;
@@ -331,7 +332,6 @@ static void job_free(struct job *j)
     free(j->query);
     free(j->body);
     free(j->idem);
-    free(j->addr);
     free(j->resp);
     free(j->ctype);
     free(j->command);
@@ -344,7 +344,7 @@ static void after_work(uv_work_t *req, int status)
     struct gw_request *r = j->r;
     r->w->in_flight--;
     if (j->authed || j->auth_failed)
-        api_throttle_record(r->w->app->throttle, j->addr, j->auth_failed, (uint64_t)app_now_ms());
+        trust_record(r, TRUST_API_TOKEN, j->auth_failed);
     if (status != 0)
         gw_respond_error(r, SR_E_UNAVAILABLE, "cancelled");
     else if (j->auth_failed)
@@ -360,7 +360,7 @@ static void after_work(uv_work_t *req, int status)
 }
 
 void api_work_start(struct gw_request *r, const struct api_route *rt, const char *token,
-                    const char *ticket, int csv, const char *idem_key, const char *addr)
+                    const char *ticket, int csv, const char *idem_key)
 {
     struct job *j = sr_calloc(1, sizeof(*j));
     j->work.data = j;
@@ -371,7 +371,6 @@ void api_work_start(struct gw_request *r, const struct api_route *rt, const char
     j->query = sr_strdup(r->query ? r->query : "");
     j->body = r->body ? sr_strndup((const char *)r->body, r->body_len) : NULL;
     j->idem = idem_key ? sr_strdup(idem_key) : NULL;
-    j->addr = sr_strdup(addr);
     snprintf(j->ticket, sizeof(j->ticket), "%s", ticket);
     j->csv = csv;
     j->now = app_domain_now(j->app);

@@ -36,7 +36,7 @@ struct app {
     int n_workers;
     const struct worktime *worktime; /* calendar and SLA rules */
     const struct roster *roster;     /* on-duty shifts of complaint officers (may be empty) */
-    struct api_throttle *throttle;   /* failed API authentications by address (api.h) */
+    struct throttle *throttle;       /* failed guesses of secrets by client (throttle.h) */
     const char *officer_channel;     /* channel name officers are messaged on */
 };
 

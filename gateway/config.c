@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include "netaddr.h"
 #include "sr_mem.h"
 
 #include <ctype.h>
@@ -127,9 +128,17 @@ static const struct key keys[] = {
     {"server", "clock_file", KT_STRING, 0, 4096, "", NULL, 0, CF(server.clock_file),
      "FOR TESTS AND DRILLS ONLY: a file holding the unix time in ms that Suara takes as now "
      "(read at each use); empty = the real clock"},
-    {"server", "trust_proxy", KT_BOOL, 0, 1, "no", NULL, 0, CF(server.trust_proxy),
-     "behind a reverse proxy on this host: for connections from 127.0.0.1 / ::1, the API "
-     "throttles by the last X-Forwarded-For address instead of the peer's"},
+    {"server", "trust_proxy", KT_STRING, 0, 1024, "no", NULL, 0, CF(server.trust_proxy),
+     "peers whose X-Forwarded-For / -Proto / -Host headers are believed (reverse proxies): "
+     "\"no\" = none, \"yes\" = loopback (127.0.0.0/8, ::1), or IPv4 / IPv6 addresses and "
+     "CIDR networks separated by commas; from any other peer those headers are dropped"},
+    {"server", "throttle_failures", KT_INT, 1, 1000, "10", NULL, 0, CF(server.throttle_failures),
+     "failed guesses of a secret (API token, WhatsApp verify_token, webhook signature) from one "
+     "client address (IPv6: its /64) before it is refused with 429"},
+    {"server", "throttle_window_s", KT_INT, 1, 86400, "60", NULL, 0, CF(server.throttle_window_s),
+     "the failures are counted within this many seconds"},
+    {"server", "throttle_block_s", KT_INT, 1, 86400, "60", NULL, 0, CF(server.throttle_block_s),
+     "how long a refused address gets 429 (Retry-After), even with a correct secret"},
 
     {"sender", "timeout_ms", KT_INT, 100, 120000, "10000", NULL, 0, CF(sender.timeout_ms),
      "timeout of one outbound request attempt"},
@@ -639,6 +648,20 @@ static void channel_finish(struct loader *ld, size_t ci)
     free(section);
 }
 
+/* [server] trust_proxy: the list form is checked here, where its origin is known. */
+static void parse_trust_proxy(struct loader *ld)
+{
+    struct config *c = ld->c;
+    char why[96];
+    if (netaddr_list_parse(c->server.trust_proxy, &c->server.proxies, &c->server.n_proxies, why,
+                           sizeof(why)) == 0)
+        return;
+    const struct key *k = find_key("server", "trust_proxy", 0);
+    char *where = origin_text(ld, ld->origin[k - keys], "server", k->name, 0);
+    fail(ld, "%s: [server] trust_proxy: %s", where, why);
+    free(where);
+}
+
 static void validate(struct loader *ld)
 {
     struct config *c = ld->c;
@@ -660,6 +683,8 @@ static void validate(struct loader *ld)
         fail(ld, "%s: [sender] %s: backoff_min_ms must not exceed backoff_max_ms", where, k->name);
         free(where);
     }
+    if (!ld->failed)
+        parse_trust_proxy(ld);
     if (!ld->failed && c->n_channels == 0)
         fail(ld, "%s: no channel configured (add a [channel.<name>] section)", ld->path);
     for (size_t ci = 0; ci < c->n_channels && !ld->failed; ci++)
@@ -702,6 +727,7 @@ void config_free(struct config *c)
         free((void *)c->channels[i].name);
     }
     free(c->channels);
+    free(c->server.proxies);
     free_strings(c, 0);
     free((void *)c->path);
     free(c);

@@ -18,19 +18,26 @@
 
 #include <stdio.h>
 
+struct netaddr_net;
+
 struct config {
     const char *path; /* file it came from */
     struct {
-        const char *listen;     /* address, "127.0.0.1" default */
-        int port;               /* 8080 */
-        int workers;            /* 0 = one per core */
-        int max_header_bytes;   /* 8192 */
-        int body_limit;         /* default per-channel body limit, 65536 */
-        int idle_timeout_s;     /* 30: idle / slow clients are dropped */
-        const char *log_level;  /* "info" */
-        const char *data_dir;   /* dialogs data folder */
-        const char *clock_file; /* tests and drills only: file holding "now" in unix ms */
-        int trust_proxy;        /* 0: the API's client address is the peer; 1: see config.c */
+        const char *listen;          /* address, "127.0.0.1" default */
+        int port;                    /* 8080 */
+        int workers;                 /* 0 = one per core */
+        int max_header_bytes;        /* 8192 */
+        int body_limit;              /* default per-channel body limit, 65536 */
+        int idle_timeout_s;          /* 30: idle / slow clients are dropped */
+        const char *log_level;       /* "info" */
+        const char *data_dir;        /* dialogs data folder */
+        const char *clock_file;      /* tests and drills only: file holding "now" in unix ms */
+        const char *trust_proxy;     /* "no", "yes" (loopback) or addresses / CIDR networks */
+        struct netaddr_net *proxies; /* trust_proxy parsed (netaddr.h); owned */
+        size_t n_proxies;
+        int throttle_failures; /* guessed-secret failures per address before 429 */
+        int throttle_window_s; /* ... counted within this window */
+        int throttle_block_s;  /* ... then refused this long */
     } server;
     struct {
         const char *host;   /* "127.0.0.1" */

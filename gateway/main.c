@@ -17,6 +17,7 @@
 #include "cli_stats.h"
 #include "cli_token.h"
 #include "roster.h"
+#include "throttle.h"
 #include "worktime.h"
 
 #include "sr_log.h"
@@ -168,7 +169,9 @@ static int prepare_app(struct app *a, const struct config *cfg)
         return -1;
     }
     SR_LOG(INFO, "main", NULL, "on-duty roster: %zu shift(s)", roster_count(a->roster));
-    a->throttle = api_throttle_new();
+    a->throttle =
+        throttle_new(cfg->server.throttle_failures, (uint64_t)cfg->server.throttle_window_s * 1000,
+                     (uint64_t)cfg->server.throttle_block_s * 1000);
     const char *oc = cfg->dialog.officer_channel;
     a->officer_channel = oc && oc[0] ? oc : cfg->channels[0].name;
     const char **names = sr_calloc(cfg->n_channels + 1, sizeof(*names));
@@ -213,7 +216,7 @@ static void free_app(struct app *a)
     dialog_engine_free((struct dialog_engine *)a->dialogs);
     worktime_free((struct worktime *)a->worktime);
     roster_free((struct roster *)a->roster);
-    api_throttle_free(a->throttle);
+    throttle_free(a->throttle);
     evalstore_registry_free(a->registry);
     free(a->channels);
 }

@@ -33,6 +33,13 @@ static const char *const kinds[] = {
     SR_INBOUND_KINDS(M_KIND)
 #undef M_KIND
 };
+static const char *const rejects[] = {
+#define M_REJECT(name, text) text,
+    SR_INBOUND_REJECTS(M_REJECT)
+#undef M_REJECT
+        "other",
+};
+static const char *const secrets[] = {"api_token", "verify_token", "webhook_signature", "other"};
 static const char *const send_outcomes[] = {"ok", "retry", "failed", "opted_out", "other"};
 static const char *const limited_actions[] = {"told", "ignored"};
 static const char *const dialog_outcomes[] = {
@@ -67,9 +74,11 @@ struct metrics {
     const char **channels; /* copied array of borrowed names */
     size_t n_channels;
     atomic_ullong requests[ARRAY_LEN(routes)][N_STATUS];
-    atomic_ullong *msg_in;  /* [n_channels][ARRAY_LEN(kinds)] */
-    atomic_ullong *msg_out; /* [n_channels][ARRAY_LEN(send_outcomes)] */
-    atomic_ullong *limited; /* [n_channels][ARRAY_LEN(limited_actions)] */
+    atomic_ullong *msg_in;                     /* [n_channels][ARRAY_LEN(kinds)] */
+    atomic_ullong *msg_out;                    /* [n_channels][ARRAY_LEN(send_outcomes)] */
+    atomic_ullong *limited;                    /* [n_channels][ARRAY_LEN(limited_actions)] */
+    atomic_ullong *rejected;                   /* [n_channels][ARRAY_LEN(rejects)] */
+    atomic_ullong auth[2][ARRAY_LEN(secrets)]; /* [0]: failed guesses, [1]: refused (429) */
     atomic_ullong dialog[ARRAY_LEN(dialog_outcomes)];
     atomic_ullong rtt_count[N_BUCKETS]; /* per bucket, not cumulative; summed when rendered */
     atomic_ullong rtt_sum_ns;
@@ -115,6 +124,7 @@ struct metrics *metrics_new(const char *const *channel_names, size_t n_channels)
         sr_calloc(n_channels ? n_channels * ARRAY_LEN(send_outcomes) : 1, sizeof(*m->msg_out));
     m->limited =
         sr_calloc(n_channels ? n_channels * ARRAY_LEN(limited_actions) : 1, sizeof(*m->limited));
+    m->rejected = sr_calloc(n_channels ? n_channels * ARRAY_LEN(rejects) : 1, sizeof(*m->rejected));
     return m;
 }
 
@@ -126,6 +136,7 @@ void metrics_free(struct metrics *m)
     free(m->msg_in);
     free(m->msg_out);
     free(m->limited);
+    free(m->rejected);
     free(m);
 }
 
@@ -157,6 +168,18 @@ void metrics_message_limited(struct metrics *m, size_t channel_idx, int told)
 void metrics_dialog_outcome(struct metrics *m, const char *outcome)
 {
     inc(&m->dialog[name_index(dialog_outcomes, ARRAY_LEN(dialog_outcomes), outcome)]);
+}
+
+void metrics_auth(struct metrics *m, const char *secret, int refused)
+{
+    inc(&m->auth[refused ? 1 : 0][name_index(secrets, ARRAY_LEN(secrets), secret)]);
+}
+
+void metrics_item_rejected(struct metrics *m, size_t channel_idx, const char *reason)
+{
+    size_t n = ARRAY_LEN(rejects);
+    if (channel_idx < m->n_channels)
+        inc(&m->rejected[channel_idx * n + name_index(rejects, n, reason)]);
 }
 
 void metrics_redis_rtt(struct metrics *m, double seconds)
@@ -294,6 +317,27 @@ static void render_limited(struct metrics *m, const struct metric_def *d, struct
     render_per_channel(m, d, b, m->limited, "action", limited_actions, ARRAY_LEN(limited_actions));
 }
 
+static void render_rejected(struct metrics *m, const struct metric_def *d, struct buf *b)
+{
+    render_per_channel(m, d, b, m->rejected, "reason", rejects, ARRAY_LEN(rejects));
+}
+
+static void render_secrets(const struct metric_def *d, struct buf *b, atomic_ullong *cells)
+{
+    for (size_t i = 0; i < ARRAY_LEN(secrets); i++)
+        buf_printf(b, "%s{secret=\"%s\"} %llu\n", d->name, secrets[i], load(&cells[i]));
+}
+
+static void render_auth_failed(struct metrics *m, const struct metric_def *d, struct buf *b)
+{
+    render_secrets(d, b, m->auth[0]);
+}
+
+static void render_auth_refused(struct metrics *m, const struct metric_def *d, struct buf *b)
+{
+    render_secrets(d, b, m->auth[1]);
+}
+
 static void render_dialog(struct metrics *m, const struct metric_def *d, struct buf *b)
 {
     for (size_t i = 0; i < ARRAY_LEN(dialog_outcomes); i++)
@@ -331,6 +375,15 @@ static const struct metric_def metric_defs[] = {
      "Inbound messages over their sender's rate limit ([limits]), not processed, by channel and "
      "action (told: got the window's slow-down reply; ignored: acknowledged only).",
      "channel,action", render_limited},
+    {"suara_messages_rejected_total", "counter",
+     "Inbound provider items not processed, by channel and reason (the rest of their batch is).",
+     "channel,reason", render_rejected},
+    {"suara_auth_failures_total", "counter",
+     "Failed guesses of a secret (API token, verify_token, webhook signature), by secret.",
+     "secret", render_auth_failed},
+    {"suara_auth_refused_total", "counter",
+     "Requests refused with 429 because their client failed too many secret checks.", "secret",
+     render_auth_refused},
     {"suara_dialog_outcomes_total", "counter", "Dialog steps, by outcome.", "outcome",
      render_dialog},
     {"suara_redis_rtt_seconds", "histogram", "Redis command round-trip time in seconds.", "",

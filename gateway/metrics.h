@@ -24,6 +24,11 @@ void metrics_message_out(struct metrics *m, size_t channel_idx, const char *outc
 void metrics_message_limited(struct metrics *m, size_t channel_idx, int told);
 /* outcome: a dialog_outcome_name(). */
 void metrics_dialog_outcome(struct metrics *m, const char *outcome);
+/* secret: a trust_secret_name() ("api_token", "verify_token", "webhook_signature"); refused = 0
+ * for a failed guess, 1 for a request refused with 429 by the throttle. */
+void metrics_auth(struct metrics *m, const char *secret, int refused);
+/* reason: an sr_inbound_reject_name() ("foreign_recipient", "missing_field", ...). */
+void metrics_item_rejected(struct metrics *m, size_t channel_idx, const char *reason);
 void metrics_redis_rtt(struct metrics *m, double seconds);
 void metrics_set_backlog(struct metrics *m, long long outbox_pending, long long outbox_lag,
                          long long events_pending, long long events_lag);

@@ -11,6 +11,7 @@
 #include "http_guard.h"
 #include "sr_log.h"
 #include "sr_mem.h"
+#include "trust.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -382,6 +383,7 @@ static struct gw_request *request_new(struct worker *w, struct lws *wsi, const c
     r->path = sr_strdup(uri);
     r->query = rebuild_query(wsi);
     capture_headers(r);
+    trust_screen(r);
     return r;
 }
 

@@ -53,6 +53,11 @@ struct gw_request {
     struct lws *wsi;
     char id[24];
     char method[8];
+    /* the trust boundary, set once by trust_screen (trust.h) */
+    char peer[48];       /* the TCP peer */
+    char client[48];     /* the client: the peer, or behind a trusted proxy X-Forwarded-For's */
+    char client_key[56]; /* the client as the throttle counts it (IPv6: its /64) */
+    int via_proxy;       /* the peer is a trusted proxy: X-Forwarded-* were kept */
     char *path;
     char *query;
     const struct app_channel *channel;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The inbound pipeline of one webhook request: verify the signature, parse into normalised
- * items, then for each item in order: load the sender's session (and whether the provider id was
- * already committed), run the pure dialog step, and commit everything in one atomic Redis script.
+ * The inbound pipeline of one webhook request: the guessed-secret throttle, verify the signature,
+ * parse into normalised items (reporting the ones the handler set aside), then for each item in
+ * order: load the sender's session (and whether the provider id was already committed), run the
+ * pure dialog step, and commit everything in one atomic Redis script.
  * A version conflict (two messages of one sender at once) reloads and steps again. A sender over
  * the [limits] message rate is not stepped: the window's first excess message gets one slow-down
  * reply, the rest are only deduplicated and acknowledged (the load reads the window's count, the
@@ -15,6 +16,7 @@
 #include "sr_log.h"
 #include "sr_mem.h"
 #include "sr_pseudo.h"
+#include "trust.h"
 
 #include <jansson.h>
 #include <openssl/rand.h>
@@ -77,10 +79,13 @@ void webhook_get(struct gw_request *r)
         gw_respond_error(r, SR_E_METHOD, "this channel takes POST only");
         return;
     }
+    if (trust_refused_or_reply(r, TRUST_VERIFY_TOKEN))
+        return;
     struct sr_http_in in = http_in(r);
     struct sr_http_answer ans = {0};
     struct sr_errbuf eb = {{0}};
     enum sr_err e = h->handshake(r->channel->conf, &in, &ans, &eb);
+    trust_record(r, TRUST_VERIFY_TOKEN, e != SR_E_OK);
     if (e != SR_E_OK) {
         sr_http_answer_clear(&ans);
         gw_respond_error(r, e, eb.msg);
@@ -431,12 +436,39 @@ static void process_next(struct job *j)
                              on_loaded, j);
 }
 
+#define MAX_REJECTS_LOGGED 8 /* per request; the metric counts them all */
+
+/* Items the handler set aside (another number's, malformed): logged with place and reason
+ * (never a number or a text) and counted; the rest of the batch goes on. */
+static void report_rejects(const struct gw_request *r, const struct sr_inbound_batch *b)
+{
+    const struct app_channel *ch = r->channel;
+    for (size_t i = 0; i < b->n_rejects; i++) {
+        const char *reason = sr_inbound_reject_name(b->rejects[i].reason);
+        metrics_item_rejected(r->w->app->metrics, ch->index, reason);
+        if (i < MAX_REJECTS_LOGGED)
+            SR_LOG(WARN, "webhook", r->id, "channel %s: item not processed (%s): %s",
+                   ch->conf->name, reason, b->rejects[i].detail);
+    }
+    if (b->n_rejects > MAX_REJECTS_LOGGED)
+        SR_LOG(WARN, "webhook", r->id, "channel %s: %zu more items not processed", ch->conf->name,
+               b->n_rejects - MAX_REJECTS_LOGGED);
+    if (b->n == 0 && b->n_rejects > 0)
+        SR_LOG(WARN, "webhook", r->id,
+               "channel %s: nothing in this request is processed; answered 200 so the provider "
+               "does not redeliver it",
+               ch->conf->name);
+}
+
 void webhook_post(struct gw_request *r)
 {
     const struct app_channel *ch = r->channel;
+    if (trust_refused_or_reply(r, TRUST_SIGNATURE))
+        return;
     struct sr_http_in in = http_in(r);
     struct sr_errbuf eb = {{0}};
     enum sr_err e = ch->handler->verify(ch->conf, &in, &eb);
+    trust_record(r, TRUST_SIGNATURE, e == SR_E_SIGNATURE);
     if (e != SR_E_OK) {
         gw_respond_error(r, e, eb.msg);
         return;
@@ -449,6 +481,7 @@ void webhook_post(struct gw_request *r)
         gw_respond_error(r, e, eb.msg);
         return;
     }
+    report_rejects(r, &j->batch);
     for (size_t i = 0; i < j->batch.n; i++)
         metrics_message_in(r->w->app->metrics, ch->index,
                            sr_inbound_kind_name(j->batch.items[i].kind));

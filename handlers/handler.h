@@ -61,4 +61,11 @@ void handler_sign_whatsapp(const char *app_secret, const unsigned char *body, si
 int handler_sign_twilio(const char *auth_token, const char *url, const char *form, size_t len,
                         char b64_out[29]);
 
+/* The public URL of this request, as the client called it: X-Forwarded-Proto and
+ * X-Forwarded-Host (their first items) when present, else "http" and Host; then the path and
+ * "?query". The gateway passes the X-Forwarded-* headers on ONLY from a trusted reverse proxy
+ * ([server] trust_proxy; gateway/trust.h), so a client cannot choose this URL. Heap; NULL when
+ * no host is known. */
+char *handler_request_url(const struct sr_http_in *req);
+
 #endif

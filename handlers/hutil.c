@@ -273,8 +273,10 @@ char *hutil_join_url(const char *base, const char *rest)
     return sr_asprintf("%.*s/%s", (int)n, base, rest);
 }
 
-void hutil_batch_truncate(struct sr_inbound_batch *b, size_t n)
+void hutil_batch_truncate(struct sr_inbound_batch *b, size_t n, size_t n_rejects)
 {
+    while (b->n_rejects > n_rejects)
+        free(b->rejects[--b->n_rejects].detail);
     while (b->n > n) {
         struct sr_inbound *it = &b->items[--b->n];
         free(it->provider_id);

@@ -93,8 +93,9 @@ int64_t hutil_seconds_to_ms(const char *s);
 /* A heap string "<base>/<rest>" without doubling the '/'. */
 char *hutil_join_url(const char *base, const char *rest);
 
-/* Frees items [n, b->n) and sets b->n = n: undoes a partial parse. */
-void hutil_batch_truncate(struct sr_inbound_batch *b, size_t n);
+/* Frees items [n, b->n) and rejects [n_rejects, b->n_rejects) and shrinks b to n and n_rejects:
+ * undoes a partial parse. */
+void hutil_batch_truncate(struct sr_inbound_batch *b, size_t n, size_t n_rejects);
 
 /* Fills ans with a heap copy of the given status, content type and body. */
 void hutil_answer(struct sr_http_answer *ans, int status, const char *ctype, const char *body);

@@ -59,12 +59,8 @@ static const char *first_item(const char *v, size_t *len)
     return v;
 }
 
-/* The URL the provider called: conf->public_url, or rebuilt from the proxy headers. Heap; NULL
- * when no host is known. */
-static char *tw_request_url(const struct sr_channel_conf *c, const struct sr_http_in *req)
+char *handler_request_url(const struct sr_http_in *req)
 {
-    if (c->public_url && *c->public_url)
-        return sr_strdup(c->public_url);
     const char *proto = sr_http_in_header(req, "x-forwarded-proto");
     const char *host = sr_http_in_header(req, "x-forwarded-host");
     if (!host)
@@ -84,6 +80,14 @@ static char *tw_request_url(const struct sr_channel_conf *c, const struct sr_htt
         hutil_buf_adds(&b, req->query);
     }
     return hutil_buf_take(&b, NULL);
+}
+
+/* The URL the provider called: conf->public_url, or this request's public URL. */
+static char *tw_request_url(const struct sr_channel_conf *c, const struct sr_http_in *req)
+{
+    if (c->public_url && *c->public_url)
+        return sr_strdup(c->public_url);
+    return handler_request_url(req);
 }
 
 static enum sr_err tw_verify(const struct sr_channel_conf *c, const struct sr_http_in *req,

@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,41 +91,57 @@ static enum sr_err wa_verify(const struct sr_channel_conf *c, const struct sr_ht
     return SR_E_OK;
 }
 
-/* ---- parse --------------------------------------------------------------------------- */
+/* ---- parse ---------------------------------------------------------------------------- */
 
-/* Where the parser is, for error details; the batch it appends to. */
+/* Every item is judged on its own: a malformed message or status is set aside (a reject in the
+ * batch, with its place and reason) and the rest of the batch goes on, because Meta redelivers
+ * a whole POST for days when it is not answered 200. Only a body whose structure cannot be
+ * walked (not JSON, no entry array, a change without value, a list that is not an array) is
+ * refused as a whole. Changes for another phone_number_id than the channel's (one Meta app may
+ * carry several numbers) are not processed: each of their items is a FOREIGN reject. */
+
+#define WA_TEXT_MAX 4096 /* characters, Cloud API's cap on a text body */
+
+/* Where the parser is, for details; the batch it appends to. */
 struct wa_ctx {
+    const struct sr_channel_conf *conf;
     struct sr_inbound_batch *out;
     struct sr_errbuf *eb;
     size_t e, c;           /* entry and change index */
+    const char *list;      /* "messages" or "statuses" */
+    size_t i;              /* index in list */
     const char *recipient; /* metadata.phone_number_id, borrowed from the JSON */
     json_t *contacts;
 };
 
-static enum sr_err wa_bad(const struct wa_ctx *x, const char *list, size_t i, const char *problem)
+/* Sets the current item aside with its place and problem; returns -1. */
+static int wa_reject(const struct wa_ctx *x, enum sr_inbound_reject_reason r, const char *problem)
 {
-    return sr_errf(x->eb, SR_E_INVALID, "entry[%zu].changes[%zu].value.%s[%zu]: %s", x->e, x->c,
-                   list, i, problem);
+    sr_inbound_batch_reject(x->out, r, "entry[%zu].changes[%zu].value.%s[%zu]: %s", x->e, x->c,
+                            x->list, x->i, problem);
+    return -1;
 }
 
-static enum sr_err wa_missing(const struct wa_ctx *x, const char *list, size_t i, const char *field)
+static int wa_missing(const struct wa_ctx *x, const char *field)
 {
-    return sr_errf(x->eb, SR_E_INVALID, "entry[%zu].changes[%zu].value.%s[%zu]: missing \"%s\"",
-                   x->e, x->c, list, i, field);
+    char problem[96];
+    snprintf(problem, sizeof(problem), "missing \"%s\"", field);
+    return wa_reject(x, SR_REJECT_MISSING_FIELD, problem);
 }
 
-static enum sr_err wa_fill_text(const struct wa_ctx *x, json_t *m, size_t i, struct sr_inbound *it)
+static int wa_fill_text(const struct wa_ctx *x, json_t *m, struct sr_inbound *it)
 {
     const char *body = jstr2(m, "text", "body");
     if (!body)
-        return wa_missing(x, "messages", i, "text.body");
+        return wa_missing(x, "text.body");
+    if (body[hutil_utf8_prefix(body, WA_TEXT_MAX)] != '\0')
+        return wa_reject(x, SR_REJECT_TOO_LONG, "text.body longer than 4096 characters");
     it->kind = SR_IN_TEXT;
     it->text = sr_strdup(body);
-    return SR_E_OK;
+    return 0;
 }
 
-static enum sr_err wa_fill_interactive(const struct wa_ctx *x, json_t *m, size_t i,
-                                       struct sr_inbound *it)
+static int wa_fill_interactive(const struct wa_ctx *x, json_t *m, struct sr_inbound *it)
 {
     static const struct {
         const char *type;
@@ -138,32 +155,32 @@ static enum sr_err wa_fill_interactive(const struct wa_ctx *x, json_t *m, size_t
         json_t *reply = json_object_get(ia, type);
         const char *id = jstr(reply, "id");
         if (!id) {
-            char *field = sr_asprintf("interactive.%s.id", type);
-            enum sr_err err = wa_missing(x, "messages", i, field);
-            free(field);
-            return err;
+            char field[48];
+            snprintf(field, sizeof(field), "interactive.%s.id", type);
+            return wa_missing(x, field);
         }
         it->kind = replies[k].kind;
         it->payload = sr_strdup(id);
         it->text = sr_strdup(jstr(reply, "title"));
-        return SR_E_OK;
+        return 0;
     }
-    return SR_E_OK; /* another interactive type (flows, ...): stays SR_IN_OTHER */
+    return 0; /* another interactive type (flows, ...): stays SR_IN_OTHER */
 }
 
-static enum sr_err wa_fill_button(const struct wa_ctx *x, json_t *m, size_t i,
-                                  struct sr_inbound *it)
+static int wa_fill_button(const struct wa_ctx *x, json_t *m, struct sr_inbound *it)
 {
     const char *payload = jstr2(m, "button", "payload");
     if (!payload)
-        return wa_missing(x, "messages", i, "button.payload");
+        return wa_missing(x, "button.payload");
     it->kind = SR_IN_BUTTON;
     it->payload = sr_strdup(payload);
     it->text = sr_strdup(jstr2(m, "button", "text"));
-    return SR_E_OK;
+    return 0;
 }
 
-typedef enum sr_err (*wa_fill_fn)(const struct wa_ctx *, json_t *, size_t, struct sr_inbound *);
+typedef int (*wa_fill_fn)(const struct wa_ctx *, json_t *, struct sr_inbound *);
+/* Every message type of the Cloud API; a NULL fill stays SR_IN_OTHER (answered with a hint).
+ * A type not listed here is set aside as UNKNOWN_TYPE. */
 static const struct {
     const char *type;
     wa_fill_fn fill;
@@ -171,7 +188,28 @@ static const struct {
     {"text", wa_fill_text},
     {"interactive", wa_fill_interactive},
     {"button", wa_fill_button},
-}; /* every other type (image, audio, location, sticker, reaction, ...) is SR_IN_OTHER */
+    {"image", NULL},
+    {"audio", NULL},
+    {"video", NULL},
+    {"document", NULL},
+    {"sticker", NULL},
+    {"location", NULL},
+    {"contacts", NULL},
+    {"reaction", NULL},
+    {"order", NULL},
+    {"system", NULL},
+    {"unsupported", NULL},
+    {"request_welcome", NULL},
+};
+
+/* The row of type in wa_types, or -1. */
+static long wa_type_index(const char *type)
+{
+    for (size_t k = 0; type && k < sizeof(wa_types) / sizeof(wa_types[0]); k++)
+        if (strcmp(type, wa_types[k].type) == 0)
+            return (long)k;
+    return -1;
+}
 
 static const char *wa_profile_name(json_t *contacts, const char *wa_id)
 {
@@ -186,18 +224,28 @@ static const char *wa_profile_name(json_t *contacts, const char *wa_id)
     return NULL;
 }
 
-static enum sr_err wa_message(const struct wa_ctx *x, json_t *m, size_t i)
+static void wa_message(const struct wa_ctx *x, json_t *m)
 {
-    if (!json_is_object(m))
-        return wa_bad(x, "messages", i, "not an object");
+    if (!json_is_object(m)) {
+        wa_reject(x, SR_REJECT_MALFORMED, "not an object");
+        return;
+    }
     const char *id = jstr(m, "id"), *from = jstr(m, "from"), *type = jstr(m, "type");
+    long t = wa_type_index(type);
+    char *sender = NULL;
     if (!id || !*id)
-        return wa_missing(x, "messages", i, "id");
-    if (!from)
-        return wa_missing(x, "messages", i, "from");
-    char *sender = hutil_digits(from);
+        wa_missing(x, "id");
+    else if (!from)
+        wa_missing(x, "from");
+    else if (!type)
+        wa_missing(x, "type");
+    else if (t < 0)
+        wa_reject(x, SR_REJECT_UNKNOWN_TYPE, "\"type\" is not a WhatsApp message type");
+    else if (!(sender = hutil_digits(from)))
+        wa_reject(x, SR_REJECT_BAD_SENDER, "\"from\" is not a phone number");
     if (!sender)
-        return wa_bad(x, "messages", i, "\"from\" is not a phone number");
+        return;
+    size_t n0 = x->out->n;
     struct sr_inbound *it = sr_inbound_batch_add(x->out);
     it->kind = SR_IN_OTHER;
     it->provider_id = sr_strdup(id);
@@ -205,21 +253,21 @@ static enum sr_err wa_message(const struct wa_ctx *x, json_t *m, size_t i)
     it->recipient = sr_strdup(x->recipient);
     it->profile_name = sr_strdup(wa_profile_name(x->contacts, from));
     it->timestamp_ms = hutil_seconds_to_ms(jstr(m, "timestamp"));
-    for (size_t k = 0; type && k < sizeof(wa_types) / sizeof(wa_types[0]); k++)
-        if (strcmp(type, wa_types[k].type) == 0)
-            return wa_types[k].fill(x, m, i, it);
-    return SR_E_OK;
+    if (wa_types[t].fill && wa_types[t].fill(x, m, it) != 0)
+        hutil_batch_truncate(x->out, n0, x->out->n_rejects);
 }
 
-static enum sr_err wa_status(const struct wa_ctx *x, json_t *s, size_t i)
+static void wa_status(const struct wa_ctx *x, json_t *s)
 {
-    if (!json_is_object(s))
-        return wa_bad(x, "statuses", i, "not an object");
     const char *id = jstr(s, "id"), *status = jstr(s, "status");
-    if (!id || !*id)
-        return wa_missing(x, "statuses", i, "id");
-    if (!status)
-        return wa_missing(x, "statuses", i, "status");
+    if (!json_is_object(s)) {
+        wa_reject(x, SR_REJECT_MALFORMED, "not an object");
+        return;
+    }
+    if (!id || !*id || !status) {
+        wa_missing(x, !id || !*id ? "id" : "status");
+        return;
+    }
     struct sr_inbound *it = sr_inbound_batch_add(x->out);
     it->kind = SR_IN_STATUS;
     it->provider_id = sr_strdup(id);
@@ -232,23 +280,32 @@ static enum sr_err wa_status(const struct wa_ctx *x, json_t *s, size_t i)
         it->error_code = sr_asprintf("%lld", (long long)json_integer_value(code));
     else if (json_is_string(code))
         it->error_code = sr_strdup(json_string_value(code));
-    return SR_E_OK;
 }
 
-/* Runs fn over value[list] (absent is fine, anything but an array is not). */
-static enum sr_err wa_each(const struct wa_ctx *x, json_t *v, const char *list,
-                           enum sr_err (*fn)(const struct wa_ctx *, json_t *, size_t))
+static void wa_foreign(const struct wa_ctx *x, json_t *item)
 {
-    json_t *arr = json_object_get(v, list), *item;
-    if (arr && !json_is_array(arr))
-        return sr_errf(x->eb, SR_E_INVALID, "entry[%zu].changes[%zu].value.%s: not an array", x->e,
-                       x->c, list);
-    size_t i;
-    json_array_foreach(arr, i, item)
-    {
-        enum sr_err err = fn(x, item, i);
-        if (err != SR_E_OK)
-            return err;
+    (void)item;
+    wa_reject(x, SR_REJECT_FOREIGN, "metadata.phone_number_id is not this channel's");
+}
+
+/* Runs fn over value[list] (absent is fine). */
+static void wa_each(struct wa_ctx *x, json_t *v, const char *list,
+                    void (*fn)(const struct wa_ctx *, json_t *))
+{
+    json_t *item;
+    x->list = list;
+    json_array_foreach(json_object_get(v, list), x->i, item) fn(x, item);
+}
+
+/* value.messages and value.statuses must be arrays when present. */
+static enum sr_err wa_check_lists(const struct wa_ctx *x, json_t *v)
+{
+    static const char *const lists[] = {"messages", "statuses"};
+    for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
+        json_t *arr = json_object_get(v, lists[k]);
+        if (arr && !json_is_array(arr))
+            return sr_errf(x->eb, SR_E_INVALID, "entry[%zu].changes[%zu].value.%s: not an array",
+                           x->e, x->c, lists[k]);
     }
     return SR_E_OK;
 }
@@ -264,10 +321,16 @@ static enum sr_err wa_change(struct wa_ctx *x, json_t *ch)
     if (!json_is_object(v))
         return sr_errf(x->eb, SR_E_INVALID, "entry[%zu].changes[%zu]: missing \"value\"", x->e,
                        x->c);
+    enum sr_err err = wa_check_lists(x, v);
+    if (err != SR_E_OK)
+        return err;
     x->recipient = jstr2(v, "metadata", "phone_number_id");
     x->contacts = json_object_get(v, "contacts");
-    enum sr_err err = wa_each(x, v, "messages", wa_message);
-    return err != SR_E_OK ? err : wa_each(x, v, "statuses", wa_status);
+    int ours = x->recipient && x->conf->phone_number_id &&
+               strcmp(x->recipient, x->conf->phone_number_id) == 0;
+    wa_each(x, v, "messages", ours ? wa_message : wa_foreign);
+    wa_each(x, v, "statuses", ours ? wa_status : wa_foreign);
+    return SR_E_OK;
 }
 
 static enum sr_err wa_payload(struct wa_ctx *x, json_t *root)
@@ -301,7 +364,6 @@ static enum sr_err wa_payload(struct wa_ctx *x, json_t *root)
 static enum sr_err wa_parse(const struct sr_channel_conf *c, const struct sr_http_in *req,
                             struct sr_inbound_batch *out, struct sr_errbuf *eb)
 {
-    (void)c;
     if (!hutil_content_type_is(sr_http_in_header(req, "content-type"), "application/json"))
         return sr_errf(eb, SR_E_UNSUPPORTED, "Content-Type must be application/json");
     json_error_t jerr;
@@ -309,11 +371,11 @@ static enum sr_err wa_parse(const struct sr_channel_conf *c, const struct sr_htt
     if (!root) /* jerr.text may quote the body: only the position goes into the detail */
         return sr_errf(eb, SR_E_INVALID, "invalid JSON at line %d column %d", jerr.line,
                        jerr.column);
-    struct wa_ctx x = {.out = out, .eb = eb};
-    size_t n0 = out->n;
+    struct wa_ctx x = {.conf = c, .out = out, .eb = eb};
+    size_t n0 = out->n, r0 = out->n_rejects;
     enum sr_err err = wa_payload(&x, root);
     if (err != SR_E_OK)
-        hutil_batch_truncate(out, n0);
+        hutil_batch_truncate(out, n0, r0);
     json_decref(root);
     return err;
 }

@@ -293,12 +293,14 @@ static void test_visits_and_audit(void **state)
     assert_int_equal(db_int(sql), 0);
 }
 
+#define THROTTLE_FAILURES 10 /* the default of [server] throttle_failures */
+
 static void test_throttled(void **state)
 {
     (void)state;
     forwarded_for = "198.51.100.7, 203.0.113.9"; /* the proxy appended the client: the last */
     int refused_at = 0;
-    for (int i = 1; i <= API_THROTTLE_FAILURES + 2 && !refused_at; i++) {
+    for (int i = 1; i <= THROTTLE_FAILURES + 2 && !refused_at; i++) {
         struct resp r = call("GET", "/api/v1/stats/satisfaction", "sua_bad", NULL, NULL, NULL);
         if (r.status == 429) {
             refused_at = i;
@@ -308,7 +310,7 @@ static void test_throttled(void **state)
         }
         resp_free(&r);
     }
-    assert_int_equal(refused_at, API_THROTTLE_FAILURES + 1);
+    assert_int_equal(refused_at, THROTTLE_FAILURES + 1);
     /* while refused, even a good token waits: the address is throttled, not the token */
     expect("GET", "/api/v1/stats/satisfaction", admin, 429, NULL);
     /* the same first hop but another client: not refused; nor is the proxy itself */

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "netaddr.h"
 #include "sr_mem.h"
 
 #include <stdio.h>
@@ -133,6 +134,11 @@ static void test_defaults(void **state)
     assert_int_equal(c->server.idle_timeout_s, 30);
     assert_string_equal(c->server.log_level, "info");
     assert_string_equal(c->server.data_dir, "dialogs/data");
+    assert_string_equal(c->server.trust_proxy, "no");
+    assert_int_equal(c->server.n_proxies, 0);
+    assert_int_equal(c->server.throttle_failures, 10);
+    assert_int_equal(c->server.throttle_window_s, 60);
+    assert_int_equal(c->server.throttle_block_s, 60);
     assert_string_equal(c->redis.host, "127.0.0.1");
     assert_int_equal(c->redis.port, 6379);
     assert_int_equal(c->redis.db, 0);
@@ -186,6 +192,8 @@ static const struct bad_case {
     {"bad_empty_secret.ini",
      {"bad_empty_secret.ini:10: ", "[channel.wa] app_secret", "must not be empty"}},
     {"does_not_exist.ini", {"does_not_exist.ini", "cannot open"}},
+    {"bad_trust_proxy.ini",
+     {"bad_trust_proxy.ini:4: ", "[server] trust_proxy", "item 2: prefix length must be 0-32"}},
 };
 
 static void test_errors(void **state)
@@ -255,6 +263,11 @@ static const struct {
     {"SUARA_CHANNEL_WA_APP_SECRET", "", "SUARA_CHANNEL_WA_APP_SECRET: [channel.wa] app_secret"},
     {"SUARA_CHANNEL_WA_AUTH_TOKEN", "Sekr1t-not-for-wa",
      "SUARA_CHANNEL_WA_AUTH_TOKEN: [channel.wa] auth_token: not used by type whatsapp"},
+    {"SUARA_SERVER_TRUST_PROXY", "nginx.local",
+     "SUARA_SERVER_TRUST_PROXY: [server] trust_proxy: item 1 is not an IPv4 / IPv6 address"},
+    {"SUARA_SERVER_TRUST_PROXY", "::1/129",
+     "SUARA_SERVER_TRUST_PROXY: [server] trust_proxy: item 1: prefix length must be 0-128"},
+    {"SUARA_SERVER_THROTTLE_FAILURES", "0", "[server] throttle_failures: must be between 1"},
     {"SUARA_SENDER_BACKOFF_MAX_MS", "100",
      "SUARA_SENDER_BACKOFF_MAX_MS: [sender] backoff_max_ms: backoff_min_ms must not exceed"},
 };
@@ -266,6 +279,53 @@ static void test_env_errors(void **state)
         setenv(bad_env[i].var, bad_env[i].value, 1);
         assert_contains(load_bad(CFG_DIR "minimal.ini"), bad_env[i].expect);
         unsetenv(bad_env[i].var);
+    }
+}
+
+/* [server] trust_proxy: "no", "yes" (loopback, both families) or a list of addresses and CIDR
+ * networks; which peers it trusts. */
+static void test_trust_proxy(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value;
+        size_t n;
+        const char *trusted[4], *untrusted[4];
+    } t[] = {
+        {"no", 0, {NULL}, {"127.0.0.1", "::1", NULL}},
+        {"yes",
+         2,
+         {"127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"},
+         {"10.0.0.1", "::2", "128.0.0.1", NULL}},
+        {"10.0.0.0/8, 2001:db8::/32",
+         2,
+         {"10.255.0.1", "2001:db8:ffff::1", "::ffff:10.0.0.1", NULL},
+         {"127.0.0.1", "11.0.0.1", "2001:db9::1", "::1"}},
+        {" 192.0.2.7 ,, 198.51.100.0/25\t[2001:db8::1]",
+         3,
+         {"192.0.2.7", "198.51.100.127", "2001:db8::1", NULL},
+         {"192.0.2.8", "198.51.100.128", "2001:db8::2", NULL}},
+        {"0.0.0.0/0", 1, {"203.0.113.1", "::ffff:1.2.3.4", NULL}, {"2001:db8::1", NULL}},
+        {"10.1.2.3/8", 1, {"10.9.9.9", NULL}, {"11.0.0.0", NULL}}, /* host bits ignored */
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        setenv("SUARA_SERVER_TRUST_PROXY", t[i].value, 1);
+        struct config *c = load_ok(CFG_DIR "minimal.ini");
+        unsetenv("SUARA_SERVER_TRUST_PROXY");
+        assert_string_equal(c->server.trust_proxy, t[i].value);
+        assert_int_equal(c->server.n_proxies, t[i].n);
+        unsigned char a[16];
+        for (size_t k = 0; k < 4 && t[i].trusted[k]; k++) {
+            assert_int_equal(netaddr_parse(t[i].trusted[k], strlen(t[i].trusted[k]), a), 0);
+            if (!netaddr_list_contains(c->server.proxies, c->server.n_proxies, a))
+                fail_msg("\"%s\" should trust %s", t[i].value, t[i].trusted[k]);
+        }
+        for (size_t k = 0; k < 4 && t[i].untrusted[k]; k++) {
+            assert_int_equal(netaddr_parse(t[i].untrusted[k], strlen(t[i].untrusted[k]), a), 0);
+            if (netaddr_list_contains(c->server.proxies, c->server.n_proxies, a))
+                fail_msg("\"%s\" should not trust %s", t[i].value, t[i].untrusted[k]);
+        }
+        config_free(c);
     }
 }
 
@@ -326,7 +386,7 @@ int main(void)
         cmocka_unit_test(test_defaults),      cmocka_unit_test(test_errors),
         cmocka_unit_test(test_env_overrides), cmocka_unit_test(test_env_supplies_required),
         cmocka_unit_test(test_env_errors),    cmocka_unit_test(test_help_no_secrets),
-        cmocka_unit_test(test_deploy_files),
+        cmocka_unit_test(test_deploy_files),  cmocka_unit_test(test_trust_proxy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,16 @@ void th_check_item(const struct sr_inbound *got, const struct th_item *want)
     assert_int_equal(got->timestamp_ms, want->timestamp_ms);
 }
 
+void th_check_reject(const struct sr_inbound_reject *got, const struct th_reject *want)
+{
+    assert_string_equal(sr_inbound_reject_name(got->reason), sr_inbound_reject_name(want->reason));
+    assert_non_null(got->detail);
+    if (!strstr(got->detail, want->detail))
+        fail_msg("reject detail \"%s\" lacks \"%s\"", got->detail, want->detail);
+    static const char *const numbers[] = {"628", "15550000000", NULL};
+    th_assert_clean(got->detail, numbers);
+}
+
 void th_assert_clean(const char *msg, const char *const *needles)
 {
     for (size_t i = 0; needles[i]; i++)

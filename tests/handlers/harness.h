@@ -37,6 +37,14 @@ struct th_item {
 };
 void th_check_item(const struct sr_inbound *got, const struct th_item *want);
 
+/* One expected item set aside by a parser: its reason and a substring of its detail. */
+struct th_reject {
+    enum sr_inbound_reject_reason reason;
+    const char *detail;
+};
+/* Checks reason and detail, and that the detail names no phone number (no "628" digits run). */
+void th_check_reject(const struct sr_inbound_reject *got, const struct th_reject *want);
+
 /* Fails the test if msg contains any of the needles (NULL-terminated list). */
 void th_assert_clean(const char *msg, const char *const *needles);
 

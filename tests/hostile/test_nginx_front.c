@@ -15,7 +15,6 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "api.h"
 #include "e2e_client.h"
 #include "handler.h"
 #include "tokens.h"
@@ -29,7 +28,8 @@
 
 /* The gateway trusts the forwarded headers of nginx on this host. (While [server] trust_proxy
  * is a bool this is "yes"; as an address list it is "127.0.0.1".) */
-#define TRUST_PROXY_INI "[server]\ntrust_proxy = yes\n"
+#define THROTTLE_FAILURES 10 /* set below; the [server] throttle_failures default */
+#define TRUST_PROXY_INI "[server]\ntrust_proxy = 127.0.0.1\nthrottle_failures = 10\n"
 
 #define OUTSIDE "127.0.0.2" /* a loopback source address that is not internal for the site */
 
@@ -333,7 +333,7 @@ static void test_refusals_are_json(void **state)
 
 /* ---- the client address ---- */
 
-/* API_THROTTLE_FAILURES unauthenticated API calls through nginx from 127.0.0.2, each with a
+/* THROTTLE_FAILURES unauthenticated API calls through nginx from 127.0.0.2, each with a
  * different X-Forwarded-For of the client's own making: the next call is throttled (429) even
  * with yet another forged address, so Suara counted them all against ONE address; and a call
  * straight to Suara from 127.0.0.1 is not throttled, so that address was 127.0.0.2 (the real
@@ -345,7 +345,7 @@ static void test_forged_forwarded_for_is_replaced(void **state)
     char xff[64];
     const char *h[] = {xff, NULL};
     struct harness_response r;
-    for (int i = 0; i < API_THROTTLE_FAILURES; i++) {
+    for (int i = 0; i < THROTTLE_FAILURES; i++) {
         snprintf(xff, sizeof(xff), "X-Forwarded-For: 203.0.113.%d", i + 1);
         assert_int_equal(
             via_front(
