@@ -26,11 +26,19 @@ struct config {
         int workers;            /* 0 = one per core */
         int max_header_bytes;   /* 8192 */
         int body_limit;         /* default per-channel body limit, 65536 */
-        int idle_timeout_s;     /* 30: idle / slow clients are dropped */
+        int idle_timeout_s;     /* 30: keep-alive wait for the next request head */
         const char *log_level;  /* "info" */
         const char *data_dir;   /* dialogs data folder */
         const char *clock_file; /* tests and drills only: file holding "now" in unix ms */
         int trust_proxy;        /* 0: the API's client address is the peer; 1: see config.c */
+
+        /* connection guard (connguard.h); idle_timeout_s above is its keep-alive wait */
+        int header_timeout_s;            /* 10: first request head complete after the accept */
+        int body_min_rate_bytes;         /* 1024 bytes/s average after body_grace_s; 0 off */
+        int body_grace_s;                /* 5 */
+        int max_connections;             /* 4096 open in the process (all workers) */
+        int max_connections_per_address; /* 64 per IPv4 address / IPv6 /64 */
+        int max_connections_per_proxy;   /* 0: trusted proxies only count against the total */
     } server;
     struct {
         const char *host;   /* "127.0.0.1" */
