@@ -5,7 +5,7 @@
  * it. The slots are a third each:
  *   idle    connect and send nothing;
  *   header  send "GET / HTTP/1.1\r\n", then one header byte every T seconds;
- *   body    send a complete POST head (Content-Length: 100000), then one body byte every T s.
+ *   body    send a complete POST head (Content-Length: 60000), then one body byte every T s.
  * One thread, poll() over every slot, 50 ms ticks; bounded by -d seconds. At the end it prints
  *   RESULT opened=.. closed_by_server=.. held_max=.. held_end=..
  * (held = connections the server had not closed, sampled each tick).
@@ -53,7 +53,7 @@ static void slot_open(struct slot *s, long long now)
 {
     static const char get[] = "GET / HTTP/1.1\r\n";
     static const char post[] = "POST /webhooks/wa HTTP/1.1\r\nHost: bench\r\n"
-                               "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
+                               "Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n";
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in src = {.sin_family = AF_INET,
                               .sin_addr.s_addr = htonl(0x7f000000u | (unsigned)s->host)};
