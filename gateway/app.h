@@ -9,6 +9,7 @@
 #define APP_H
 
 #include "config.h"
+#include "connguard.h"
 #include "dialog.h"
 #include "evalstore.h"
 #include "handler.h"
@@ -37,6 +38,7 @@ struct app {
     const struct worktime *worktime; /* calendar and SLA rules */
     const struct roster *roster;     /* on-duty shifts of complaint officers (may be empty) */
     struct throttle *throttle;       /* failed guesses of secrets by client (throttle.h) */
+    struct connguard *conns;         /* connection caps and deadlines (connguard.h) */
     const char *officer_channel;     /* channel name officers are messaged on */
 };
 

@@ -60,7 +60,30 @@ static const struct key keys[] = {
     {"server", "body_limit", KT_BYTES, 1024, 64 * MB, "65536", NULL, 0, CF(server.body_limit),
      "default largest request body per channel (larger bodies get 413)"},
     {"server", "idle_timeout_s", KT_INT, 1, 3600, "30", NULL, 0, CF(server.idle_timeout_s),
-     "idle or slow clients are dropped after this many seconds"},
+     "keep-alive: a connection is closed when the next request's head is not complete this many "
+     "seconds after the previous answer"},
+    {"server", "header_timeout_s", KT_INT, 1, 3600, "10", NULL, 0, CF(server.header_timeout_s),
+     "a new connection is closed when its first request head is not complete after this many "
+     "seconds (slowloris)"},
+    {"server", "body_min_rate_bytes", KT_BYTES, 0, 64 * MB, "1024", NULL, 0,
+     CF(server.body_min_rate_bytes),
+     "a request body must arrive at this average rate in bytes/s (counted from the end of the "
+     "head, checked after body_grace_s) or the connection is closed; 0 = no rate check"},
+    {"server", "body_grace_s", KT_INT, 1, 3600, "5", NULL, 0, CF(server.body_grace_s),
+     "seconds a request body may take before body_min_rate_bytes is enforced"},
+    {"server", "max_connections", KT_INT, 16, 1000000, "4096", NULL, 0, CF(server.max_connections),
+     "open client connections in the process (all workers); more are closed at once. Keep the "
+     "open-files limit (LimitNOFILE) above it"},
+    {"server", "max_connections_per_address", KT_INT, 1, 1000000, "64", NULL, 0,
+     CF(server.max_connections_per_address),
+     "open connections per client address (an IPv4 address or an IPv6 /64), loopback included; "
+     "more are closed at once. Behind a reverse proxy every connection comes from the proxy: see "
+     "max_connections_per_proxy"},
+    {"server", "max_connections_per_proxy", KT_INT, 0, 1000000, "0", NULL, 0,
+     CF(server.max_connections_per_proxy),
+     "open connections from a proxy trusted by trust_proxy (127.0.0.1 / ::1 when it is on), "
+     "instead of max_connections_per_address; 0 = only max_connections applies (the proxy "
+     "limits its own clients)"},
     {"server", "log_level", KT_ENUM, 0, 0, "info", "debug|info|warn|error", 0, CF(server.log_level),
      "lowest level written to the log"},
     {"server", "data_dir", KT_STRING, 1, 4096, "dialogs/data", NULL, 0, CF(server.data_dir),

@@ -38,6 +38,14 @@ struct config {
         int throttle_failures; /* guessed-secret failures per address before 429 */
         int throttle_window_s; /* ... counted within this window */
         int throttle_block_s;  /* ... then refused this long */
+
+        /* connection guard (connguard.h); idle_timeout_s above is its keep-alive wait */
+        int header_timeout_s;            /* 10: first request head complete after the accept */
+        int body_min_rate_bytes;         /* 1024 bytes/s average after body_grace_s; 0 off */
+        int body_grace_s;                /* 5 */
+        int max_connections;             /* 4096 open in the process (all workers) */
+        int max_connections_per_address; /* 64 per IPv4 address / IPv6 /64 */
+        int max_connections_per_proxy;   /* 0: trusted proxies only count against the total */
     } server;
     struct {
         const char *host;   /* "127.0.0.1" */

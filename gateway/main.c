@@ -16,6 +16,7 @@
 #include "cli_privacy.h"
 #include "cli_stats.h"
 #include "cli_token.h"
+#include "netaddr.h"
 #include "roster.h"
 #include "throttle.h"
 #include "worktime.h"
@@ -23,11 +24,14 @@
 #include "sr_log.h"
 #include "sr_mem.h"
 
+#include <arpa/inet.h>
 #include <libwebsockets.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 struct opts {
@@ -130,6 +134,51 @@ static void lws_emit(int level, const char *line)
     SR_LOG(WARN, "lws", NULL, "%s%.*s", level == LLL_ERR ? "error: " : "", (int)n, line);
 }
 
+/* [server] trust_proxy (the parsed address list): the one place the connection guard learns
+ * which peers are proxies. */
+static int is_trusted_proxy(const struct sockaddr *sa, void *ud)
+{
+    const struct config *cfg = ud;
+    unsigned char a[16];
+    return netaddr_from_sockaddr(sa, a) == 0 &&
+           netaddr_list_contains(cfg->server.proxies, cfg->server.n_proxies, a);
+}
+
+static struct connguard *new_connguard(const struct config *cfg)
+{
+    struct connguard_conf gc = {
+        .max_total = (size_t)cfg->server.max_connections,
+        .max_per_address = (size_t)cfg->server.max_connections_per_address,
+        .max_per_proxy = (size_t)cfg->server.max_connections_per_proxy,
+        .header_ms = (int64_t)cfg->server.header_timeout_s * 1000,
+        .idle_ms = (int64_t)cfg->server.idle_timeout_s * 1000,
+        .body_min_rate = (uint64_t)cfg->server.body_min_rate_bytes,
+        .body_grace_ms = (int64_t)cfg->server.body_grace_s * 1000,
+        .is_proxy = is_trusted_proxy,
+        .is_proxy_ud = (void *)cfg,
+    };
+    return connguard_new(&gc);
+}
+
+/* Every connection is a file descriptor: take the hard open-files limit, and say so when even
+ * that cannot hold max_connections (accept would fail with EMFILE before the guard refuses). */
+static void raise_nofile(const struct config *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    rlim_t want = (rlim_t)cfg->server.max_connections + 256;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+        SR_LOG(WARN, "main", NULL,
+               "open-files limit %llu is below [server] max_connections + 256 (%llu): raise "
+               "LimitNOFILE",
+               (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
 static int prepare_app(struct app *a, const struct config *cfg)
 {
     struct sr_errbuf eb = {{0}};
@@ -172,6 +221,7 @@ static int prepare_app(struct app *a, const struct config *cfg)
     a->throttle =
         throttle_new(cfg->server.throttle_failures, (uint64_t)cfg->server.throttle_window_s * 1000,
                      (uint64_t)cfg->server.throttle_block_s * 1000);
+    a->conns = new_connguard(cfg);
     const char *oc = cfg->dialog.officer_channel;
     a->officer_channel = oc && oc[0] ? oc : cfg->channels[0].name;
     const char **names = sr_calloc(cfg->n_channels + 1, sizeof(*names));
@@ -217,6 +267,7 @@ static void free_app(struct app *a)
     worktime_free((struct worktime *)a->worktime);
     roster_free((struct roster *)a->roster);
     throttle_free(a->throttle);
+    connguard_free(a->conns);
     evalstore_registry_free(a->registry);
     free(a->channels);
 }
@@ -263,6 +314,7 @@ static int cmd_serve(const struct opts *o)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_emit);
+    raise_nofile(cfg);
     struct app a = {0};
     int rc = 1;
     if (prepare_app(&a, cfg) == 0 && (a.writer = start_writer(cfg)) != NULL) {

@@ -42,6 +42,8 @@ static const char *const rejects[] = {
 static const char *const secrets[] = {"api_token", "verify_token", "webhook_signature", "other"};
 static const char *const send_outcomes[] = {"ok", "retry", "failed", "opted_out", "other"};
 static const char *const limited_actions[] = {"told", "ignored"};
+static const char *const refusals[] = {"per_address", "total", "other"};
+static const char *const conn_phases[] = {"header", "body", "idle", "other"};
 static const char *const dialog_outcomes[] = {
 #define M_OUTCOME(name, text) text,
     DIALOG_OUTCOMES(M_OUTCOME)
@@ -67,6 +69,7 @@ enum gauge {
     G_EVENTS_LAG,
     G_WRITER_APPLIED,
     G_WRITER_LAG_MS,
+    G_CONNECTIONS_OPEN,
     G__COUNT
 };
 
@@ -80,6 +83,8 @@ struct metrics {
     atomic_ullong *rejected;                   /* [n_channels][ARRAY_LEN(rejects)] */
     atomic_ullong auth[2][ARRAY_LEN(secrets)]; /* [0]: failed guesses, [1]: refused (429) */
     atomic_ullong dialog[ARRAY_LEN(dialog_outcomes)];
+    atomic_ullong refused[ARRAY_LEN(refusals)];
+    atomic_ullong timed_out[ARRAY_LEN(conn_phases)];
     atomic_ullong rtt_count[N_BUCKETS]; /* per bucket, not cumulative; summed when rendered */
     atomic_ullong rtt_sum_ns;
     atomic_llong gauges[G__COUNT];
@@ -217,6 +222,21 @@ void metrics_set_writer(struct metrics *m, unsigned long long applied, long long
     gauge_set(m, G_WRITER_LAG_MS, lag_ms);
 }
 
+void metrics_connection_refused(struct metrics *m, const char *reason)
+{
+    inc(&m->refused[name_index(refusals, ARRAY_LEN(refusals), reason)]);
+}
+
+void metrics_connection_timed_out(struct metrics *m, const char *phase)
+{
+    inc(&m->timed_out[name_index(conn_phases, ARRAY_LEN(conn_phases), phase)]);
+}
+
+void metrics_connections_open(struct metrics *m, int delta)
+{
+    atomic_fetch_add_explicit(&m->gauges[G_CONNECTIONS_OPEN], delta, memory_order_relaxed);
+}
+
 /* ---- rendering ---- */
 
 struct buf {
@@ -345,6 +365,24 @@ static void render_dialog(struct metrics *m, const struct metric_def *d, struct 
                    load(&m->dialog[i]));
 }
 
+/* Rows of a counter with one label: label=names[i]. */
+static void render_labelled(const struct metric_def *d, struct buf *b, atomic_ullong *cells,
+                            const char *label, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        buf_printf(b, "%s{%s=\"%s\"} %llu\n", d->name, label, names[i], load(&cells[i]));
+}
+
+static void render_refused(struct metrics *m, const struct metric_def *d, struct buf *b)
+{
+    render_labelled(d, b, m->refused, "reason", refusals, ARRAY_LEN(refusals));
+}
+
+static void render_timed_out(struct metrics *m, const struct metric_def *d, struct buf *b)
+{
+    render_labelled(d, b, m->timed_out, "phase", conn_phases, ARRAY_LEN(conn_phases));
+}
+
 static void render_rtt(struct metrics *m, const struct metric_def *d, struct buf *b)
 {
     unsigned long long cum = 0;
@@ -402,6 +440,14 @@ static const struct metric_def metric_defs[] = {
      G_WRITER_APPLIED},
     {"suara_writer_lag_ms", "gauge", "Milliseconds since the writer last committed (-1: never).",
      "", render_gauge, G_WRITER_LAG_MS},
+    {"suara_connections_refused_total", "counter",
+     "Client connections closed at accept, by the cap that refused them.", "reason",
+     render_refused},
+    {"suara_connections_timed_out_total", "counter",
+     "Client connections closed by a deadline, by the phase that ran out of time.", "phase",
+     render_timed_out},
+    {"suara_connections_open", "gauge", "Client connections open (admitted, not yet closed).", "",
+     render_gauge, G_CONNECTIONS_OPEN},
 };
 
 char *metrics_render(struct metrics *m, size_t *len)

@@ -33,6 +33,11 @@ void metrics_redis_rtt(struct metrics *m, double seconds);
 void metrics_set_backlog(struct metrics *m, long long outbox_pending, long long outbox_lag,
                          long long events_pending, long long events_lag);
 void metrics_set_writer(struct metrics *m, unsigned long long applied, long long lag_ms);
+/* Connection guard. reason: "per_address", "total"; phase: "header", "body", "idle". */
+void metrics_connection_refused(struct metrics *m, const char *reason);
+void metrics_connection_timed_out(struct metrics *m, const char *phase);
+/* delta: +1 when a connection is admitted, -1 when it is gone. */
+void metrics_connections_open(struct metrics *m, int delta);
 
 /* Renders everything; returns a heap string (caller frees), length in *len. */
 char *metrics_render(struct metrics *m, size_t *len);

@@ -554,6 +554,7 @@ static int answer_done(struct gw_request *r)
 {
     if (r->too_large || r->close_after)
         return -1; /* the rest of the body is still on the wire, or its framing is refused */
+    gw_conn_answered(r->wsi); /* before lws may start on a pipelined request */
     return lws_http_transaction_completed(r->wsi) ? -1 : 0;
 }
 
@@ -610,17 +611,26 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 {
     struct pss *pss = user;
     struct worker *w = lws_context_user(lws_get_context(wsi));
-    if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE) /* /ws/officers: token checked first */
-        return feed_confirm_upgrade(wsi, in);
+    if (reason == LWS_CALLBACK_WSI_DESTROY) /* every connection's end: its guard slot */
+        gw_conn_destroyed(wsi);
+    if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE) { /* /ws/officers: token checked first */
+        int rc = feed_confirm_upgrade(wsi, in);
+        if (rc == 0)
+            gw_conn_upgraded(wsi);
+        return rc;
+    }
     if (!pss) /* no protocol bound yet (e.g. headers too large): nothing of ours to clean up */
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
     case LWS_CALLBACK_HTTP:
         on_closed(pss); /* keep-alive: a previous request on this connection */
+        gw_conn_request(wsi);
         return on_http(w, pss, wsi, in);
     case LWS_CALLBACK_HTTP_BODY:
+        gw_conn_body(wsi, len);
         return pss->req ? on_body(pss->req, in, len) : 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        gw_conn_body_done(wsi);
         return pss->req ? on_body_complete(pss->req) : 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return pss->req ? on_writeable(pss->req) : 0;

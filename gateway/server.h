@@ -23,6 +23,9 @@ struct worker {
     uv_timer_t tick;       /* 1 s: idle-expiry sweep, backlog gauges (worker 0), drain progress */
     uv_poll_t listen_poll; /* this worker's own SO_REUSEPORT listening socket */
     int listen_fd;
+    int accept_paused;            /* out of file descriptors: polled again on the next scan */
+    uv_timer_t conn_timer;        /* scans conns for deadlines (CONN_SCAN_MS) */
+    struct connguard_conn *conns; /* this worker's admitted connections (connguard.h) */
     struct lws_context *lws;
     struct lws_vhost *vhost;
     struct store *store;
@@ -95,6 +98,16 @@ void gw_request_release(struct gw_request *r);
 
 /* The protocol a connection falls back to when lws gives up on it as HTTP (unknown method). */
 #define GW_FALLBACK_PROTOCOL "suara-fallback"
+
+/* worker.c: the connection guard's event-loop side. A connection's phase follows its requests
+ * (the callbacks of server.c call these); wsi may be an h2 stream, whose network connection then
+ * leaves our deadlines to lws. */
+void gw_conn_request(struct lws *wsi);        /* a request head is complete */
+void gw_conn_body(struct lws *wsi, size_t n); /* n body bytes arrived */
+void gw_conn_body_done(struct lws *wsi);      /* the request body is complete */
+void gw_conn_answered(struct lws *wsi);       /* the answer is out: keep-alive idle starts */
+void gw_conn_upgraded(struct lws *wsi);       /* now a WebSocket: no deadlines of ours */
+void gw_conn_destroyed(struct lws *wsi);      /* LWS_CALLBACK_WSI_DESTROY: gives back the slot */
 
 /* The libwebsockets protocol table for a worker's context. */
 extern const struct lws_protocols gw_protocols[];

@@ -49,6 +49,8 @@ static void on_closed_handle(uv_handle_t *h)
     (void)h;
 }
 
+static void on_accept(uv_poll_t *p, int status, int events);
+
 static void close_listener(struct worker *w)
 {
     if (w->listen_fd < 0)
@@ -65,8 +67,9 @@ static void on_sender_stopped(void *ud)
     w->sender = NULL;
     store_close(w->store); /* fails anything still pending with "unavailable" */
     w->store = NULL;
+    uv_close((uv_handle_t *)&w->conn_timer, on_closed_handle);
     if (w->lws)
-        lws_context_destroy(w->lws);
+        lws_context_destroy(w->lws); /* destroys every connection: each gives back its slot */
     uv_close((uv_handle_t *)&w->stop_async, on_closed_handle);
     uv_close((uv_handle_t *)&w->tick, on_closed_handle);
 }
@@ -108,8 +111,162 @@ static void on_stop(uv_async_t *a)
     uv_timer_start(&w->tick, on_tick, 0, 50);
 }
 
+/* ---- the connection guard's event-loop side (connguard.h) ---- */
+
+#define CONN_SCAN_MS 250
+enum { CONN_ADOPTING = 1, CONN_DESTROYED = 2, CONN_EXPIRED = 4 };
+
+/* Unlinks c from the worker's list and gives back its slot. */
+static void conn_forget(struct worker *w, struct connguard_conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    metrics_connections_open(w->app->metrics, -1);
+    connguard_release(w->app->conns, c);
+}
+
+static void conn_link(struct worker *w, struct connguard_conn *c)
+{
+    c->prev = NULL;
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    metrics_connections_open(w->app->metrics, 1);
+}
+
+/* The guard's record of the network connection under wsi, or NULL (an h2 stream's connection
+ * is marked OPEN: lws keeps its own timeouts on it). */
+static struct connguard_conn *conn_of(struct lws *wsi)
+{
+    struct lws *nwsi = lws_get_network_wsi(wsi);
+    struct connguard_conn *c = nwsi ? lws_get_opaque_user_data(nwsi) : NULL;
+    if (!c || c->owner != nwsi)
+        return NULL;
+    if (nwsi != wsi) {
+        c->phase = CONNGUARD_P_OPEN;
+        return NULL;
+    }
+    return c;
+}
+
+static int64_t conn_now(struct lws *wsi)
+{
+    struct worker *w = lws_context_user(lws_get_context(wsi));
+    return (int64_t)uv_now(&w->loop);
+}
+
+/* A request with a body (Content-Length > 0 or Transfer-Encoding) enters the body phase. */
+void gw_conn_request(struct lws *wsi)
+{
+    struct connguard_conn *c = conn_of(wsi);
+    if (!c)
+        return;
+    char cl[24] = "";
+    int has_body = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+    if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+        has_body |= strtoull(cl, NULL, 10) > 0;
+    connguard_set_phase(c, has_body ? CONNGUARD_P_BODY : CONNGUARD_P_BUSY, conn_now(wsi));
+}
+
+void gw_conn_body(struct lws *wsi, size_t n)
+{
+    struct connguard_conn *c = conn_of(wsi);
+    if (c && c->phase == CONNGUARD_P_BODY)
+        connguard_body(c, n);
+}
+
+void gw_conn_body_done(struct lws *wsi)
+{
+    struct connguard_conn *c = conn_of(wsi);
+    if (c && c->phase == CONNGUARD_P_BODY) /* an early answer already started the idle wait */
+        connguard_set_phase(c, CONNGUARD_P_BUSY, conn_now(wsi));
+}
+
+void gw_conn_answered(struct lws *wsi)
+{
+    struct connguard_conn *c = conn_of(wsi);
+    if (c)
+        connguard_set_phase(c, CONNGUARD_P_IDLE, conn_now(wsi));
+}
+
+void gw_conn_upgraded(struct lws *wsi)
+{
+    struct connguard_conn *c = conn_of(wsi);
+    if (c)
+        connguard_set_phase(c, CONNGUARD_P_OPEN, conn_now(wsi));
+}
+
+/* Every adopted connection ends here exactly once (lws calls it for each wsi it frees, also when
+ * an adoption fails half-way and when the context is destroyed at shutdown). */
+void gw_conn_destroyed(struct lws *wsi)
+{
+    struct connguard_conn *c = lws_get_opaque_user_data(wsi);
+    if (!c || (c->owner && c->owner != wsi))
+        return;
+    lws_set_opaque_user_data(wsi, NULL);
+    if (c->flags & CONN_ADOPTING) {
+        c->flags |= CONN_DESTROYED; /* on_accept forgets it when the adoption returns */
+        return;
+    }
+    conn_forget(lws_context_user(lws_get_context(wsi)), c);
+}
+
+/* Closes the connections whose phase ran out of time; resumes a paused accept. */
+static void on_conn_scan(uv_timer_t *t)
+{
+    struct worker *w = t->data;
+    int64_t now = (int64_t)uv_now(&w->loop);
+    for (struct connguard_conn *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        if ((c->flags & CONN_EXPIRED) || !connguard_expired(w->app->conns, c, now))
+            continue;
+        c->flags |= CONN_EXPIRED;
+        metrics_connection_timed_out(w->app->metrics, connguard_phase_name(c->phase));
+        lws_set_timeout(c->owner, PENDING_TIMEOUT_USER_REASON_BASE, LWS_TO_KILL_SYNC);
+    }
+    if (w->accept_paused && w->listen_fd >= 0) {
+        w->accept_paused = 0;
+        uv_poll_start(&w->listen_poll, UV_READABLE, on_accept);
+    }
+}
+
+/* Admits (or refuses and closes) one accepted socket and hands it to lws. */
+static void admit(struct worker *w, int fd, const struct sockaddr *sa)
+{
+    struct connguard_conn *c = NULL;
+    enum connguard_verdict v = connguard_admit(w->app->conns, sa, (int64_t)uv_now(&w->loop), &c);
+    if (v != CONNGUARD_OK) {
+        metrics_connection_refused(w->app->metrics, connguard_verdict_name(v));
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    conn_link(w, c);
+    c->flags = CONN_ADOPTING;
+    lws_adopt_desc_t ad = {
+        .vh = w->vhost,
+        .type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL,
+        .fd.sockfd = fd,
+        .opaque = c,
+    };
+    /* on failure lws has closed fd itself (and may have destroyed a half-made wsi) */
+    struct lws *wsi = lws_adopt_descriptor_vhost_via_info(&ad);
+    c->flags &= ~(unsigned)CONN_ADOPTING;
+    if (!wsi || (c->flags & CONN_DESTROYED))
+        conn_forget(w, c);
+    else
+        c->owner = wsi;
+}
+
 /* Accepts every pending connection and hands it to libwebsockets as an HTTP server
- * connection of this worker's vhost. */
+ * connection of this worker's vhost, unless the connection guard refuses it. Out of file
+ * descriptors, accepting pauses until the next scan instead of spinning on a ready socket. */
 static void on_accept(uv_poll_t *p, int status, int events)
 {
     struct worker *w = p->data;
@@ -117,18 +274,22 @@ static void on_accept(uv_poll_t *p, int status, int events)
     if (status < 0 || w->listen_fd < 0)
         return;
     for (;;) {
-        int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                SR_LOG(WARN, "worker", NULL, "accept: %s", strerror(errno));
-            if (errno != EINTR)
-                return;
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(w->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            admit(w, fd, (struct sockaddr *)&ss);
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (!lws_adopt_socket_vhost(w->vhost, fd))
-            close(fd);
+        if (errno == EINTR)
+            continue;
+        if (errno == EMFILE || errno == ENFILE) {
+            uv_poll_stop(&w->listen_poll);
+            w->accept_paused = 1;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            SR_LOG(WARN, "worker", NULL, "accept: %s", strerror(errno));
+        return;
     }
 }
 
@@ -194,9 +355,21 @@ static int start_lws(struct worker *w, struct sr_errbuf *eb)
     info.max_http_header_data = (unsigned short)(cfg->server.max_header_bytes * 2 > 65535
                                                      ? 65535
                                                      : cfg->server.max_header_bytes * 2);
-    info.max_http_header_pool = 256;
-    info.timeout_secs = (unsigned)cfg->server.idle_timeout_s;
-    info.keepalive_timeout = cfg->server.idle_timeout_s;
+    /* The deadlines are the connection guard's (on_conn_scan). lws' own timeouts stay as a
+     * backstop a little later: its "holding a header buffer" timeout (timeout_secs_ah_idle,
+     * default 10 s, set whenever a connection gets a header buffer: at the accept and at the
+     * first byte of each keep-alive request) is what used to close idle connections after
+     * 10-20 s whatever idle_timeout_s said. Header buffers are allocated on use and freed on
+     * release, so the pool can be as large as the connection cap: an admitted connection never
+     * waits for one. */
+    int guard_s = cfg->server.idle_timeout_s > cfg->server.header_timeout_s
+                      ? cfg->server.idle_timeout_s
+                      : cfg->server.header_timeout_s;
+    info.max_http_header_pool =
+        (unsigned short)(cfg->server.max_connections < 65535 ? cfg->server.max_connections : 65535);
+    info.timeout_secs = (unsigned)guard_s + 2;
+    info.timeout_secs_ah_idle = (unsigned)guard_s + 2;
+    info.keepalive_timeout = cfg->server.idle_timeout_s + 2;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
                    LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG;
     info.listen_accept_role = "raw-skt"; /* only for the fallback: see gw_fallback_callback */
@@ -207,6 +380,7 @@ static int start_lws(struct worker *w, struct sr_errbuf *eb)
         sr_errf(eb, SR_E_INTERNAL, "cannot create the HTTP server context");
         return -1;
     }
+    uv_timer_start(&w->conn_timer, on_conn_scan, CONN_SCAN_MS, CONN_SCAN_MS);
     return open_listener(w, eb);
 }
 
@@ -284,6 +458,8 @@ static void *worker_main(void *arg)
     w->stop_async.data = w;
     uv_timer_init(&w->loop, &w->tick);
     w->tick.data = w;
+    uv_timer_init(&w->loop, &w->conn_timer);
+    w->conn_timer.data = w;
     if (start_parts(w, &w->start_err) < 0) {
         abort_start(w);
         uv_loop_close(&w->loop);

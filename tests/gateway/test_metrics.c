@@ -99,6 +99,12 @@ static void test_render_lines(void **state)
     metrics_dialog_outcome(m, "not_an_outcome");
     metrics_set_backlog(m, 3, 4, 5, 6);
     metrics_set_writer(m, 1234567ULL, -1);
+    metrics_connection_refused(m, "per_address");
+    metrics_connection_timed_out(m, "body");
+    metrics_connection_timed_out(m, "sideways"); /* not a phase: "other" */
+    metrics_connections_open(m, 1);
+    metrics_connections_open(m, 1);
+    metrics_connections_open(m, -1);
     char *text = metrics_render(m, NULL);
     static const char *const lines[] = {
         "# HELP suara_http_requests_total HTTP requests answered, by route and status.",
@@ -126,6 +132,14 @@ static void test_render_lines(void **state)
         "suara_events_lag 6",
         "suara_writer_applied_total 1234567",
         "suara_writer_lag_ms -1",
+        "# TYPE suara_connections_refused_total counter",
+        "suara_connections_refused_total{reason=\"per_address\"} 1",
+        "suara_connections_refused_total{reason=\"total\"} 0",
+        "suara_connections_timed_out_total{phase=\"body\"} 1",
+        "suara_connections_timed_out_total{phase=\"header\"} 0",
+        "suara_connections_timed_out_total{phase=\"other\"} 1",
+        "# TYPE suara_connections_open gauge",
+        "suara_connections_open 1",
     };
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
         assert_has_line(text, lines[i]);

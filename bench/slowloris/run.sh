@@ -1,0 +1,141 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Slowloris benchmark (issue 8): legitimate signed WhatsApp webhooks (the full path: private
+# redis-server, nginx as the fast mock provider, the gateway) at a fixed rate, open loop, once
+# alone (baseline) and once while bench/slowloris/hostile.c tries to hold HOSTILE connections
+# (a third idle, a third trickling a request head, a third trickling a body, one byte every
+# TRICKLE_S seconds, re-opened 100 ms after the gateway closes them) from ADDRS loopback source
+# addresses 127.0.0.2 and up. The gateway runs with MAX_CONNS / PER_ADDRESS, so both caps and the
+# header, body and idle deadlines are exercised; the legitimate client (127.0.0.1) opens its
+# connections before the attack starts. Prints legit req/s and p50/p99 for both runs, what the
+# attacker held, and the gateway's refusal / time-out counters. Loopback only, bounded (about
+# 2 x DURATION + 20 s); everything it starts is stopped by PID.
+#   bench/slowloris/run.sh          DURATION=20 RATE=200 CONNS=16 HOSTILE=1000 ADDRS=14 MAX_CONNS=900
+# BUILD_DIR (default build/) is where the gateway is built (RelWithDebInfo); SUARA_BIN skips it.
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/deploy/lib.sh"
+DURATION=${DURATION:-20}
+RATE=${RATE:-200}
+CONNS=${CONNS:-16}
+WORKERS=${WORKERS:-2}
+HOSTILE=${HOSTILE:-1000}
+ADDRS=${ADDRS:-14}
+TRICKLE_S=${TRICKLE_S:-3}
+MAX_CONNS=${MAX_CONNS:-900}
+PER_ADDRESS=${PER_ADDRESS:-64}
+PROV_PORT=${PROV_PORT:-18092}
+BASE_PORT=${BASE_PORT:-18091}
+GW_PORT=${GW_PORT:-18090}
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+VAR="$ROOT/bench/slowloris/var"
+
+install_deps
+dpkg-query -W -f='${Status}' nginx-light 2>/dev/null | grep -q "install ok installed" ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
+if [ -z "${SUARA_BIN:-}" ]; then
+    build "$BUILD_DIR"
+    SUARA_BIN="$BUILD_DIR/gateway/suara"
+fi
+ulimit -n "$(ulimit -Hn)"
+
+rm -rf "$VAR"
+mkdir -p "$VAR"
+cc -O2 -Wall -Wextra -Werror -pthread -o "$VAR/loadgen" "$ROOT/bench/loadgen.c"
+cc -O2 -Wall -Wextra -Werror -o "$VAR/hostile" "$ROOT/bench/slowloris/hostile.c"
+GW_PID=
+HOSTILE_PID=
+cleanup() {
+    [ -n "$HOSTILE_PID" ] && kill "$HOSTILE_PID" 2>/dev/null || true
+    if [ -n "$GW_PID" ]; then kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true; fi
+    stop_pidfile "$VAR/nginx.pid"
+    [ -S "$VAR/redis/redis.sock" ] && redis-cli -s "$VAR/redis/redis.sock" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
+    stop_pidfile "$VAR/redis/redis.pid"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_redis "$VAR/redis"
+sed -e "s#@VAR@#$VAR#g" -e "s#@BASELINE_PORT@#$BASE_PORT#g" -e "s#@PROVIDER_PORT@#$PROV_PORT#g" \
+    "$ROOT/bench/nginx.conf.in" >"$VAR/nginx.conf"
+nginx -p "$VAR" -c "$VAR/nginx.conf" -e "$VAR/nginx-error.log"
+
+SENDERS=$(((RATE * DURATION * 2 + 5) / 6 + 100))
+say "generating $SENDERS surveys of signed webhooks"
+python3 "$ROOT/bench/gen_requests.py" --senders "$SENDERS" --run "$(date +%s)" --out "$VAR/requests.txt"
+
+cat >"$VAR/bench.ini" <<INI
+[server]
+listen = 127.0.0.1
+port = $GW_PORT
+workers = $WORKERS
+log_level = warn
+data_dir = $ROOT/dialogs/data
+max_connections = $MAX_CONNS
+max_connections_per_address = $PER_ADDRESS
+[redis]
+socket = $VAR/redis/redis.sock
+prefix = bench:
+[store]
+sqlite_path = $VAR/suara.db
+[privacy]
+citizen_hash_key = bench-citizen-hash-key-0123456789
+[channel.wa]
+type = whatsapp
+app_secret = bench-app-secret
+verify_token = bench-verify
+access_token = bench-access-token
+phone_number_id = 100000000000001
+api_base = http://127.0.0.1:$PROV_PORT/graph
+INI
+"$SUARA_BIN" import-officers -c "$VAR/bench.ini" "$ROOT/deploy/demo/officers.csv" >/dev/null
+"$SUARA_BIN" serve -c "$VAR/bench.ini" 2>"$VAR/suara.log" &
+GW_PID=$!
+for _ in $(seq 200); do
+    curl -fs "http://127.0.0.1:$GW_PORT/readyz" >/dev/null 2>&1 && break
+    sleep 0.05
+done
+kill -0 "$GW_PID" || { cat "$VAR/suara.log" >&2; exit 1; }
+
+field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'; }
+metrics() { curl -fs "http://127.0.0.1:$GW_PORT/metrics" 2>/dev/null | grep '^suara_connections' || true; }
+legit() { # skip
+    "$VAR/loadgen" -p "$GW_PORT" -u /webhooks/wa -f "$VAR/requests.txt" -c "$CONNS" -t 1 \
+        -d "$DURATION" -r "$RATE" -s "$1" | grep '^RESULT' || true
+}
+
+say "1/2 baseline: $RATE legit webhooks/s for ${DURATION}s, no attack"
+BASE=$(legit 0)
+USED=$(field "$BASE" requests)
+sleep 1
+
+say "2/2 the same while $HOSTILE hostile connections from $ADDRS addresses are held"
+legit "$USED" >"$VAR/legit.out" &
+LEGIT_PID=$!
+sleep 0.5 # the legitimate client's keep-alive connections are in before the attack
+"$VAR/hostile" -p "$GW_PORT" -n "$HOSTILE" -a "$ADDRS" -t "$TRICKLE_S" -d "$DURATION" \
+    >"$VAR/hostile.out" &
+HOSTILE_PID=$!
+sleep $((DURATION / 2))
+MID=$(metrics)
+wait "$LEGIT_PID" || true
+wait "$HOSTILE_PID" || true
+HOSTILE_PID=
+UNDER=$(cat "$VAR/legit.out")
+HOST=$(grep '^RESULT' "$VAR/hostile.out" || true)
+END=$(metrics)
+
+line() { printf '%-34s: %7s req/s  p50 %7s ms  p99 %7s ms  max %7s ms  non-2xx %s errors %s (%s requests)\n' \
+    "$1" "$(field "$2" rps)" "$(field "$2" p50_ms)" "$(field "$2" p99_ms)" "$(field "$2" max_ms)" \
+    "$(field "$2" non2xx)" "$(field "$2" errors)" "$(field "$2" requests)"; }
+cat <<TXT
+
+== Suara slowloris benchmark: $(nproc) cores, $(date -u +%Y-%m-%dT%H:%M:%SZ); caps $MAX_CONNS total / $PER_ADDRESS per address ==
+$(line "legit, no attack" "$BASE")
+$(line "legit, $HOSTILE hostile held" "$UNDER")
+legit p99 under attack (target < 50 ms): $(field "$UNDER" p99_ms) ms
+attacker (client view)             : opened $(field "$HOST" opened), closed by the gateway $(field "$HOST" closed_by_server), held at most $(field "$HOST" held_max), at the end $(field "$HOST" held_end)
+gateway, mid-attack: $(echo "$MID" | grep '^suara_connections_open' || echo "(the /metrics scrape, a fresh connection, was refused: the total cap was full)")
+gateway, at the end:
+$(echo "$END" | sed 's/^/  /')
+TXT
