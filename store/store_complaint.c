@@ -21,20 +21,6 @@ static char *pkey(struct store *s, const char *a, const char *b)
     return sr_asprintf("%s%s%s", s->prefix, a, b ? b : "");
 }
 
-static int is_str(const redisReply *r)
-{
-    return r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS;
-}
-
-static long long reply_ll(const redisReply *r)
-{
-    if (r->type == REDIS_REPLY_INTEGER)
-        return r->integer;
-    if (!is_str(r) || !r->str)
-        return 0;
-    return strtoll(r->str, NULL, 10);
-}
-
 /* ---- complaint load ---- */
 
 struct cl_state {
@@ -65,7 +51,7 @@ static void cl_reply(struct store_req *q, const redisReply *r)
         cl_fail(q, store_reply_err(q, r));
         return;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || !is_str(r->element[1])) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || !store_reply_is_str(r->element[1])) {
         cl_fail(q, SR_E_INTERNAL);
         return;
     }
@@ -75,13 +61,13 @@ static void cl_reply(struct store_req *q, const redisReply *r)
     size_t n = r->elements - 2;
     st->recs = sr_calloc(n + 1, sizeof(*st->recs));
     st->lens = sr_calloc(n + 1, sizeof(*st->lens));
-    struct store_complaint c = {.version = reply_ll(r->element[0])};
+    struct store_complaint c = {.version = store_reply_ll(r->element[0])};
     if (r->element[1]->len > 0) {
         c.record = r->element[1]->str;
         c.len = r->element[1]->len;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!is_str(r->element[2 + i]))
+        if (!store_reply_is_str(r->element[2 + i]))
             continue;
         st->recs[c.n_open] = r->element[2 + i]->str;
         st->lens[c.n_open++] = r->element[2 + i]->len;
@@ -113,24 +99,6 @@ void store_complaint_load(struct store *s, const char *ticket, const char *list_
 
 /* ---- SLA timers ---- */
 
-struct sla_state {
-    struct store_sla_due *items;
-    char **names; /* owned ticket copies */
-    size_t n;
-};
-
-static void sla_state_free(void *p)
-{
-    struct sla_state *st = p;
-    if (!st)
-        return;
-    for (size_t i = 0; i < st->n; i++)
-        free(st->names[i]);
-    free(st->names);
-    free(st->items);
-    free(st);
-}
-
 static void sla_fail(struct store_req *q, enum sr_err err)
 {
     q->cb.sla(q->ud, err, NULL, 0);
@@ -138,40 +106,28 @@ static void sla_fail(struct store_req *q, enum sr_err err)
 }
 
 /* Adds one {ticket, kind, due, v, s} group; ticket and kind are NUL-terminated by hiredis. */
-static void sla_add(struct sla_state *st, redisReply **g)
+static void sla_add(struct store_claimed *c, redisReply **g)
 {
     for (int i = 0; i < 5; i++)
-        if (!is_str(g[i]))
+        if (!store_reply_is_str(g[i]))
             return;
-    struct store_sla_due *d = &st->items[st->n];
-    st->names[st->n] = sr_strndup(g[0]->str, g[0]->len);
-    d->ticket = st->names[st->n];
+    struct store_sla_due *d = (struct store_sla_due *)c->items + c->n++;
+    d->ticket = store_claimed_name(c, g[0]->str, g[0]->len);
     d->kind = g[1]->str;
-    d->due_ms = reply_ll(g[2]);
-    d->version = reply_ll(g[3]);
+    d->due_ms = store_reply_ll(g[2]);
+    d->version = store_reply_ll(g[3]);
     d->record = g[4]->str;
     d->len = g[4]->len;
-    st->n++;
 }
 
 static void sla_reply(struct store_req *q, const redisReply *r)
 {
-    if (r->type == REDIS_REPLY_ERROR) {
-        sla_fail(q, store_reply_err(q, r));
+    struct store_claimed *c = store_claimed_start(q, r, 5, sizeof(struct store_sla_due), 1);
+    if (!c)
         return;
-    }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements % 5) {
-        sla_fail(q, SR_E_INTERNAL);
-        return;
-    }
-    struct sla_state *st = sr_calloc(1, sizeof(*st));
-    q->state = st;
-    q->free_state = sla_state_free;
-    st->items = sr_calloc(r->elements / 5 + 1, sizeof(*st->items));
-    st->names = sr_calloc(r->elements / 5 + 1, sizeof(*st->names));
     for (size_t i = 0; i < r->elements; i += 5)
-        sla_add(st, &r->element[i]);
-    q->cb.sla(q->ud, SR_E_OK, st->items, st->n);
+        sla_add(c, &r->element[i]);
+    q->cb.sla(q->ud, SR_E_OK, c->items, c->n);
     store_req_finish(q);
 }
 
@@ -208,7 +164,7 @@ static void on_feed(redisAsyncContext *ac, void *reply, void *priv)
     if (!r || s->closing || !s->feed_cb || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
         return;
     const redisReply *kind = r->element[0], *msg = r->element[2];
-    if (!is_str(kind) || strcmp(kind->str, "message") != 0 || !is_str(msg))
+    if (!store_reply_is_str(kind) || strcmp(kind->str, "message") != 0 || !store_reply_is_str(msg))
         return;
     s->feed_cb(s->feed_ud, msg->str, msg->len);
 }

@@ -120,6 +120,27 @@ void store_req_send(struct store_req *q);
 /* Queues q to fail with err from the loop (never synchronously in the caller's stack). */
 void store_req_fail_later(struct store_req *q, enum sr_err err);
 void store_req_finish(struct store_req *q); /* frees q */
+/* ---- replies (store_reply.c) ---- */
+int store_reply_is_str(const redisReply *r); /* a string or status reply */
+/* An integer reply, or a string holding an integer or a score ("1.7e+12"); 0 otherwise. */
+long long store_reply_ll(const redisReply *r);
+
+/* The state of a claim request: what a script handed back as due, in groups of `group` reply
+ * elements. items is an array of the caller's item type (n filled); names are owned copies that
+ * live as long as the request. */
+struct store_claimed {
+    void *items;
+    size_t n;
+    char **names;
+    size_t n_names;
+};
+/* Checks that r is an array of whole groups (else fails q through its ops and returns NULL) and
+ * makes q's state with room for every group and names_per_item names each. */
+struct store_claimed *store_claimed_start(struct store_req *q, const redisReply *r, size_t group,
+                                          size_t item_size, size_t names_per_item);
+/* A copy of len bytes of s kept in c; valid until the request finishes. */
+const char *store_claimed_name(struct store_claimed *c, const char *s, size_t len);
+
 /* Maps a Redis error reply to an sr_err (OOM, LOADING, ... -> UNAVAILABLE, else INTERNAL). */
 enum sr_err store_reply_err(struct store_req *q, const redisReply *r);
 /* Drops a connection (all its pending callbacks get NULL) and schedules a reconnect. Safe from

@@ -29,27 +29,9 @@ static char *key(struct store *s, const char *a, const char *b, const char *c)
     return k;
 }
 
-static long long reply_ll(const redisReply *r)
-{
-    if (r->type == REDIS_REPLY_INTEGER)
-        return r->integer;
-    if (r->type != REDIS_REPLY_STRING || !r->str)
-        return 0;
-    char *end = NULL;
-    long long v = strtoll(r->str, &end, 10);
-    if (end && *end) /* a score like "1.7e+12" */
-        v = (long long)strtod(r->str, NULL);
-    return v;
-}
-
-static int is_str(const redisReply *r)
-{
-    return r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS;
-}
-
 static int reply_is(const redisReply *r, const char *s)
 {
-    return is_str(r) && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
+    return store_reply_is_str(r) && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
 }
 
 /* ---- session load ---- */
@@ -66,19 +48,19 @@ static void load_reply(struct store_req *q, const redisReply *r)
         load_fail(q, store_reply_err(q, r));
         return;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 || !is_str(r->element[1])) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 || !store_reply_is_str(r->element[1])) {
         load_fail(q, SR_E_INTERNAL);
         return;
     }
     struct store_session ss = {0};
-    ss.version = reply_ll(r->element[0]);
+    ss.version = store_reply_ll(r->element[0]);
     if (r->element[1]->len > 0) {
         ss.data = r->element[1]->str;
         ss.len = r->element[1]->len;
     }
-    ss.seen = reply_ll(r->element[2]) == 1;
-    ss.rate_n = reply_ll(r->element[3]);
-    ss.rate_told = reply_ll(r->element[4]) == 1;
+    ss.seen = store_reply_ll(r->element[2]) == 1;
+    ss.rate_n = store_reply_ll(r->element[3]);
+    ss.rate_told = store_reply_ll(r->element[4]) == 1;
     q->cb.load(q->ud, SR_E_OK, &ss);
     store_req_finish(q);
 }
@@ -137,7 +119,7 @@ static void commit_reply(struct store_req *q, const redisReply *r)
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
         for (size_t i = 0; i < sizeof(commit_results) / sizeof(commit_results[0]); i++) {
             if (reply_is(r->element[0], commit_results[i].name)) {
-                q->cb.commit(q->ud, SR_E_OK, commit_results[i].r, reply_ll(r->element[1]));
+                q->cb.commit(q->ud, SR_E_OK, commit_results[i].r, store_reply_ll(r->element[1]));
                 store_req_finish(q);
                 return;
             }
@@ -245,24 +227,6 @@ void store_commit(struct store *s, const struct store_commit *c, store_commit_cb
 
 /* ---- idle expiry ---- */
 
-struct claim_state {
-    struct store_expired *items;
-    char **names; /* owned channel and sender copies, 2 per item */
-    size_t n;
-};
-
-static void claim_state_free(void *p)
-{
-    struct claim_state *st = p;
-    if (!st)
-        return;
-    for (size_t i = 0; i < 2 * st->n; i++)
-        free(st->names[i]);
-    free(st->names);
-    free(st->items);
-    free(st);
-}
-
 static void claim_fail(struct store_req *q, enum sr_err err)
 {
     q->cb.expired(q->ud, err, NULL, 0);
@@ -270,43 +234,30 @@ static void claim_fail(struct store_req *q, enum sr_err err)
 }
 
 /* Adds one {member, expires_at, v, s} group; members without the separator are skipped. */
-static void claim_add(struct claim_state *st, redisReply **g)
+static void claim_add(struct store_claimed *c, redisReply **g)
 {
-    if (!is_str(g[0]) || !is_str(g[3]))
+    if (!store_reply_is_str(g[0]) || !store_reply_is_str(g[3]))
         return;
     const char *sep = memchr(g[0]->str, '\x1f', g[0]->len);
     if (!sep)
         return;
-    struct store_expired *e = &st->items[st->n];
-    st->names[2 * st->n] = sr_strndup(g[0]->str, (size_t)(sep - g[0]->str));
-    st->names[2 * st->n + 1] = sr_strndup(sep + 1, g[0]->len - (size_t)(sep - g[0]->str) - 1);
-    e->channel = st->names[2 * st->n];
-    e->sender = st->names[2 * st->n + 1];
-    e->expires_at_ms = reply_ll(g[1]);
-    e->version = reply_ll(g[2]);
+    struct store_expired *e = (struct store_expired *)c->items + c->n++;
+    e->channel = store_claimed_name(c, g[0]->str, (size_t)(sep - g[0]->str));
+    e->sender = store_claimed_name(c, sep + 1, g[0]->len - (size_t)(sep - g[0]->str) - 1);
+    e->expires_at_ms = store_reply_ll(g[1]);
+    e->version = store_reply_ll(g[2]);
     e->session = g[3]->str;
     e->len = g[3]->len;
-    st->n++;
 }
 
 static void claim_reply(struct store_req *q, const redisReply *r)
 {
-    if (r->type == REDIS_REPLY_ERROR) {
-        claim_fail(q, store_reply_err(q, r));
+    struct store_claimed *c = store_claimed_start(q, r, 4, sizeof(struct store_expired), 2);
+    if (!c)
         return;
-    }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements % 4) {
-        claim_fail(q, SR_E_INTERNAL);
-        return;
-    }
-    struct claim_state *st = sr_calloc(1, sizeof(*st));
-    q->state = st;
-    q->free_state = claim_state_free;
-    st->items = sr_calloc(r->elements / 4 + 1, sizeof(*st->items));
-    st->names = sr_calloc(r->elements / 2 + 1, sizeof(*st->names));
     for (size_t i = 0; i < r->elements; i += 4)
-        claim_add(st, &r->element[i]);
-    q->cb.expired(q->ud, SR_E_OK, st->items, st->n);
+        claim_add(c, &r->element[i]);
+    q->cb.expired(q->ud, SR_E_OK, c->items, c->n);
     store_req_finish(q);
 }
 
@@ -387,8 +338,8 @@ static void backlog_reply(struct store_req *q, const redisReply *r)
         return;
     }
     struct store_backlog b = {
-        reply_ll(r->element[0]), reply_ll(r->element[1]), reply_ll(r->element[2]),
-        reply_ll(r->element[3]), reply_ll(r->element[4]), reply_ll(r->element[5]),
+        store_reply_ll(r->element[0]), store_reply_ll(r->element[1]), store_reply_ll(r->element[2]),
+        store_reply_ll(r->element[3]), store_reply_ll(r->element[4]), store_reply_ll(r->element[5]),
     };
     q->cb.backlog(q->ud, SR_E_OK, &b);
     store_req_finish(q);

@@ -18,11 +18,6 @@ static char *pkey(struct store *s, const char *a, const char *b)
     return sr_asprintf("%s%s%s", s->prefix, a, b ? b : "");
 }
 
-static int is_str(const redisReply *r)
-{
-    return r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS;
-}
-
 char *store_record_forget(const char *record, size_t len, const char *tombstone)
 {
     json_t *o = json_loadb(record ? record : "", record ? len : 0, 0, NULL);
@@ -45,24 +40,6 @@ char *store_record_forget(const char *record, size_t len, const char *tombstone)
 
 /* ---- claim ---- */
 
-struct scrub_state {
-    struct store_scrub_due *items;
-    char **names; /* owned ticket copies */
-    size_t n;
-};
-
-static void scrub_state_free(void *p)
-{
-    struct scrub_state *st = p;
-    if (!st)
-        return;
-    for (size_t i = 0; i < st->n; i++)
-        free(st->names[i]);
-    free(st->names);
-    free(st->items);
-    free(st);
-}
-
 static void claim_fail(struct store_req *q, enum sr_err err)
 {
     q->cb.scrub(q->ud, err, NULL, 0);
@@ -72,31 +49,20 @@ static void claim_fail(struct store_req *q, enum sr_err err)
 /* Reply: flat {ticket, v, s} groups; the records are borrowed from the reply. */
 static void claim_reply(struct store_req *q, const redisReply *r)
 {
-    if (r->type == REDIS_REPLY_ERROR) {
-        claim_fail(q, store_reply_err(q, r));
+    struct store_claimed *c = store_claimed_start(q, r, 3, sizeof(struct store_scrub_due), 1);
+    if (!c)
         return;
-    }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements % 3) {
-        claim_fail(q, SR_E_INTERNAL);
-        return;
-    }
-    struct scrub_state *st = sr_calloc(1, sizeof(*st));
-    q->state = st;
-    q->free_state = scrub_state_free;
-    st->items = sr_calloc(r->elements / 3 + 1, sizeof(*st->items));
-    st->names = sr_calloc(r->elements / 3 + 1, sizeof(*st->names));
     for (size_t i = 0; i < r->elements; i += 3) {
         redisReply **g = &r->element[i];
-        if (!is_str(g[0]) || !is_str(g[1]) || !is_str(g[2]))
+        if (!store_reply_is_str(g[0]) || !store_reply_is_str(g[1]) || !store_reply_is_str(g[2]))
             continue;
-        struct store_scrub_due *d = &st->items[st->n];
-        st->names[st->n] = sr_strndup(g[0]->str, g[0]->len);
-        d->ticket = st->names[st->n++];
+        struct store_scrub_due *d = (struct store_scrub_due *)c->items + c->n++;
+        d->ticket = store_claimed_name(c, g[0]->str, g[0]->len);
         d->version = strtoll(g[1]->str, NULL, 10);
         d->record = g[2]->str;
         d->len = g[2]->len;
     }
-    q->cb.scrub(q->ud, SR_E_OK, st->items, st->n);
+    q->cb.scrub(q->ud, SR_E_OK, c->items, c->n);
     store_req_finish(q);
 }
 
