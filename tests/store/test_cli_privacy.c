@@ -13,6 +13,7 @@
 
 #include "cli_privacy.h"
 #include "config.h"
+#include "harness.h"
 #include "evalstore.h"
 
 #include "sr_mem.h"
@@ -95,6 +96,11 @@ static int teardown(void **state)
     return 0;
 }
 
+static int call_cli(const void *cfg, int argc, char **argv)
+{
+    return cli_privacy(cfg, argc, argv);
+}
+
 static int run(char **argv, char **out)
 {
     struct config cfg;
@@ -105,23 +111,8 @@ static int run(char **argv, char **out)
     cfg.redis.port = 6379;
     cfg.redis.prefix = prefix;
     cfg.privacy.citizen_hash_key = KEY;
-    int argc = 0;
-    while (argv[argc])
-        argc++;
-    FILE *tmp = tmpfile();
-    assert_non_null(tmp);
-    fflush(stdout);
-    int saved = dup(STDOUT_FILENO);
-    assert_true(dup2(fileno(tmp), STDOUT_FILENO) >= 0);
-    int rc = cli_privacy(&cfg, argc, argv);
-    fflush(stdout);
-    assert_true(dup2(saved, STDOUT_FILENO) >= 0);
-    close(saved);
-    off_t n = lseek(fileno(tmp), 0, SEEK_END);
-    assert_true(n >= 0);
-    *out = sr_calloc(1, (size_t)n + 1);
-    assert_int_equal(pread(fileno(tmp), *out, (size_t)n, 0), (ssize_t)n);
-    fclose(tmp);
+    int rc = harness_capture_cli(call_cli, &cfg, argv, out);
+    assert_non_null(*out);
     return rc;
 }
 

@@ -12,6 +12,7 @@
 
 #include "cli_stats.h"
 #include "config.h"
+#include "harness.h"
 #include "evalstore.h"
 
 #include "sr_mem.h"
@@ -77,6 +78,11 @@ static int teardown(void **state)
     return 0;
 }
 
+static int call_cli(const void *cfg, int argc, char **argv)
+{
+    return cli_stats(cfg, argc, argv);
+}
+
 /* Runs cli_stats with stdout sent to a temp file; returns its exit code and *out the text
  * (heap). */
 static int run(char **argv, char **out)
@@ -85,23 +91,8 @@ static int run(char **argv, char **out)
     memset(&cfg, 0, sizeof(cfg));
     cfg.store.sqlite_path = db_path;
     cfg.server.clock_file = clock_path; /* "now" for the overdue counts, not the wall clock */
-    int argc = 0;
-    while (argv[argc])
-        argc++;
-    FILE *tmp = tmpfile();
-    assert_non_null(tmp);
-    fflush(stdout);
-    int saved = dup(STDOUT_FILENO);
-    assert_true(dup2(fileno(tmp), STDOUT_FILENO) >= 0);
-    int rc = cli_stats(&cfg, argc, argv);
-    fflush(stdout);
-    assert_true(dup2(saved, STDOUT_FILENO) >= 0);
-    close(saved);
-    off_t n = lseek(fileno(tmp), 0, SEEK_END);
-    assert_true(n >= 0);
-    *out = sr_calloc(1, (size_t)n + 1);
-    assert_int_equal(pread(fileno(tmp), *out, (size_t)n, 0), (ssize_t)n);
-    fclose(tmp);
+    int rc = harness_capture_cli(call_cli, &cfg, argv, out);
+    assert_non_null(*out);
     return rc;
 }
 

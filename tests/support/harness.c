@@ -517,3 +517,34 @@ void harness_tls_close(struct harness_tls *t)
         close(t->fd);
     free(t);
 }
+
+int harness_capture_cli(int (*fn)(const void *ctx, int argc, char **argv), const void *ctx,
+                        char **argv, char **out)
+{
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    *out = NULL;
+    FILE *tmp = tmpfile();
+    if (!tmp)
+        return fn(ctx, argc, argv);
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    int redirected = saved >= 0 && dup2(fileno(tmp), STDOUT_FILENO) >= 0;
+    int rc = fn(ctx, argc, argv);
+    fflush(stdout);
+    if (redirected)
+        dup2(saved, STDOUT_FILENO);
+    if (saved >= 0)
+        close(saved);
+    off_t n = lseek(fileno(tmp), 0, SEEK_END);
+    if (redirected && n >= 0) {
+        *out = calloc(1, (size_t)n + 1);
+        if (*out && pread(fileno(tmp), *out, (size_t)n, 0) != (ssize_t)n) {
+            free(*out);
+            *out = NULL;
+        }
+    }
+    fclose(tmp);
+    return rc;
+}

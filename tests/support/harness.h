@@ -88,4 +88,10 @@ void harness_tls_close(struct harness_tls *t); /* NULL is fine */
 long long harness_mono_ms(void);
 void harness_sleep_ms(int ms);
 
+/* Runs a command-line entry point fn(ctx, argc, argv) (argv NULL-terminated) with stdout sent to
+ * a temporary file; *out gets what it printed (heap, NUL-terminated; NULL if capturing failed).
+ * Returns fn's exit code. */
+int harness_capture_cli(int (*fn)(const void *ctx, int argc, char **argv), const void *ctx,
+                        char **argv, char **out);
+
 #endif
