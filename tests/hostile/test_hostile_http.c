@@ -88,6 +88,8 @@ static const struct hcase cases[] = {
     {"chunked_body",
      "POST /webhooks/wa HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
      NULL, 411, "length_required", 1},
+    {"webhook_post_without_length", "POST /webhooks/wa HTTP/1.1\r\n" H BAD_SIG "\r\n{}", NULL, 411,
+     "length_required", 1},
     {"cl_and_te",
      "POST /webhooks/wa HTTP/1.1\r\n" H "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
      "0\r\n\r\nGET /healthz HTTP/1.1\r\n" H "\r\n",
