@@ -3,7 +3,9 @@
  * Hostile HTTP against the real gateway (two workers, a private redis, the mock provider): every
  * case of issue 8's framing list over a raw socket, asserting Suara's exact answer (status, JSON
  * error, close) within a bound; after each case every worker still serves /healthz in < 100 ms,
- * no gateway thread spins, and at the end SIGTERM still stops it (exit 0).
+ * no gateway thread spins, and at the end SIGTERM still stops it (exit 0). A second test holds a
+ * webhook's answer (Redis paused) with a request pipelined behind it and measures that no worker
+ * spins meanwhile.
  * SUARA_HOSTILE_VIA=nginx (ctest test_hostile_http_nginx) starts the production front as well
  * (deploy/nginx/suara.conf, harness_nginx_start) and sends every case through its TLS port, with
  * the proxy's expectation "a 4xx/5xx or a close, never a hang"; after each case /healthz through
@@ -17,9 +19,11 @@
 #include <cmocka.h>
 
 #include "e2e_client.h"
+#include "handler.h"
 #include "raw.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -211,18 +215,26 @@ static size_t thread_ticks(pid_t pid, long long *ticks, size_t n)
     return k;
 }
 
-/* No thread of the gateway uses more than 5 ticks (50 ms at 100 Hz) of CPU in 300 ms. */
-static void assert_no_spin(const char *name)
+/* The most CPU ticks (10 ms at 100 Hz) one gateway thread used in the next ms milliseconds. */
+static long long busiest_thread(int ms)
 {
-    long long a[64], b[64];
+    long long a[64], b[64], most = 0;
     size_t na = thread_ticks(E.suara, a, 64);
-    harness_sleep_ms(300);
+    harness_sleep_ms(ms);
     size_t nb = thread_ticks(E.suara, b, 64);
     for (size_t i = 0; i < na && i < nb; i++)
-        if (b[i] - a[i] > 5) {
-            fprintf(stderr, "%s: a gateway thread used %lld ticks in 300 ms\n", name, b[i] - a[i]);
-            fail();
-        }
+        if (b[i] - a[i] > most)
+            most = b[i] - a[i];
+    return most;
+}
+
+/* No thread of the gateway uses more than 5 ticks (50 ms) of CPU in 300 ms. */
+static void assert_no_spin(const char *name)
+{
+    long long most = busiest_thread(300);
+    if (most > 5)
+        fprintf(stderr, "%s: a gateway thread used %lld ticks in 300 ms\n", name, most);
+    assert_true(most <= 5);
 }
 
 /* 16 fresh connections (the kernel spreads them over both workers; through nginx, its upstream
@@ -298,8 +310,57 @@ static void test_hostile_cases(void **state)
     }
 }
 
+/* A signed webhook whose answer waits for Redis, with a request pipelined behind it: while the
+ * commit is pending (Redis paused by SIGSTOP; it is this test's own redis-server), no worker
+ * thread spins on the waiting bytes, and once Redis runs again both are answered. */
+static void test_pending_answer_no_spin(void **state)
+{
+    (void)state;
+    if (skipped || proxied)
+        skip();
+    char *id = next_id("wamid.hostile."), *body = wa_body("6280000009911", id, "halo", NULL);
+    char hex[65], *req = NULL;
+    handler_sign_whatsapp(WA_SECRET, (const unsigned char *)body, strlen(body), hex);
+    int n = asprintf(&req,
+                     "POST /webhooks/wa HTTP/1.1\r\n" H "Content-Type: application/json\r\n"
+                     "X-Hub-Signature-256: sha256=%s\r\nContent-Length: %zu\r\n\r\n%s"
+                     "GET /healthz HTTP/1.1\r\n" H "\r\n",
+                     hex, strlen(body), body);
+    assert_true(n > 0);
+    assert_int_equal(kill(E.redis, SIGSTOP), 0);
+    struct raw_conn *c = raw_open(&target, 2000);
+    assert_non_null(c);
+    assert_int_equal(raw_write(c, req, (size_t)n), 0);
+    long long most = busiest_thread(500);
+    char buf[8192];
+    long early = raw_read(c, buf, sizeof(buf), 0); /* the answer really waits for Redis */
+    assert_int_equal(kill(E.redis, SIGCONT), 0);
+    fprintf(stderr, "pending answer + pipelined GET: busiest gateway thread %lld ticks in 500 ms\n",
+            most);
+    size_t len = 0;
+    for (long long end = harness_mono_ms() + 10000;
+         harness_mono_ms() < end && !strstr(buf, "\"status\":\"ok\"");) {
+        long k = raw_read(c, buf + len, sizeof(buf) - 1 - len, 500);
+        if (k == 0)
+            break;
+        if (k > 0)
+            len += (size_t)k;
+        buf[len] = '\0';
+    }
+    buf[len] = '\0';
+    raw_close(c);
+    assert_int_equal(early, -1);
+    assert_true(strncmp(buf, "HTTP/1.1 200", 12) == 0);
+    assert_non_null(strstr(buf, "\"status\":\"ok\""));
+    assert_true(most <= 5);
+    free(req);
+    free(body);
+    free(id);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_hostile_cases)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_hostile_cases),
+                                       cmocka_unit_test(test_pending_answer_no_spin)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
