@@ -17,6 +17,7 @@
 
 #include "e2e_client.h"
 #include "handler.h"
+#include "raw.h"
 #include "tokens.h"
 
 #include <jansson.h>
@@ -194,7 +195,8 @@ static void admin_token(char *out)
  * connection ends (bounded); returns what arrived (heap). */
 static char *upgrade(const char *auth_header, const char *needle)
 {
-    struct harness_tls *t = harness_tls_open(N.tls_port, 5000);
+    struct raw_target front_tls = {"127.0.0.1", N.tls_port, 1};
+    struct raw_conn *t = raw_open(&front_tls, 5000);
     assert_non_null(t);
     char req[512];
     int n = snprintf(req, sizeof(req),
@@ -202,19 +204,19 @@ static char *upgrade(const char *auth_header, const char *needle)
                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: suara-feed\r\n%s\r\n",
                      N.tls_port, auth_header);
-    assert_int_equal(harness_tls_write(t, req, (size_t)n), 0);
+    assert_int_equal(raw_write(t, req, (size_t)n), 0);
     size_t cap = 8192, len = 0;
     char *buf = calloc(1, cap + 1);
     long long end = harness_mono_ms() + 10000;
     while (len < cap && harness_mono_ms() < end && !memmem(buf, len, needle, strlen(needle))) {
-        long k = harness_tls_read(t, buf + len, cap - len, 1000);
+        long k = raw_read(t, buf + len, cap - len, 1000);
         if (k == 0)
             break;
         if (k > 0)
             len += (size_t)k;
     }
     buf[len] = '\0';
-    harness_tls_close(t);
+    raw_close(t);
     return buf;
 }
 
@@ -305,7 +307,7 @@ static void test_refusals_are_json(void **state)
         {"PUT", "/webhooks/wa", "method", 405, 0, 0},
         {"GET", "/nope", "not_found", 404, 0, 0},
         {"GET", "/healthz?", "uri_too_long", 414, 1, 0},
-        {"GET", "/healthz", "header_too_large", 431, 0, 1},
+        {"GET", "/healthz", "headers_too_large", 431, 0, 1},
     };
     char *filler = malloc(9001);
     memset(filler, 'a', 9000);

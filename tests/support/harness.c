@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -440,82 +439,6 @@ int harness_nginx_stop(struct harness_nginx *n)
     int rc = n->pid > 0 ? harness_stop(n->pid, SIGTERM, 10000) : 0;
     n->pid = 0;
     return rc;
-}
-
-/* ---- raw TLS ---- */
-
-struct harness_tls {
-    int fd;
-    SSL_CTX *ctx;
-    SSL *ssl;
-};
-
-static void set_timeout(int fd, int timeout_ms)
-{
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
-struct harness_tls *harness_tls_open(int port, int timeout_ms)
-{
-    static const unsigned char alpn[] = "\x08http/1.1";
-    struct harness_tls *t = calloc(1, sizeof(*t));
-    if (!t)
-        return NULL;
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    t->fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (t->fd < 0)
-        goto fail;
-    set_timeout(t->fd, timeout_ms);
-    if (connect(t->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-        !(t->ctx = SSL_CTX_new(TLS_client_method())) || !(t->ssl = SSL_new(t->ctx)))
-        goto fail;
-    SSL_set_verify(t->ssl, SSL_VERIFY_NONE, NULL);
-    SSL_set_tlsext_host_name(t->ssl, "localhost");
-    SSL_set_alpn_protos(t->ssl, alpn, sizeof(alpn) - 1);
-    if (SSL_set_fd(t->ssl, t->fd) != 1 || SSL_connect(t->ssl) != 1)
-        goto fail;
-    return t;
-fail:
-    harness_tls_close(t);
-    return NULL;
-}
-
-int harness_tls_write(struct harness_tls *t, const void *buf, size_t len)
-{
-    size_t done = 0;
-    while (done < len) {
-        int k = SSL_write(t->ssl, (const char *)buf + done, (int)(len - done));
-        if (k <= 0)
-            return -1;
-        done += (size_t)k;
-    }
-    return 0;
-}
-
-long harness_tls_read(struct harness_tls *t, void *buf, size_t cap, int timeout_ms)
-{
-    set_timeout(t->fd, timeout_ms);
-    int k = SSL_read(t->ssl, buf, (int)cap);
-    if (k > 0)
-        return k;
-    return SSL_get_error(t->ssl, k) == SSL_ERROR_ZERO_RETURN ? 0 : -1;
-}
-
-void harness_tls_close(struct harness_tls *t)
-{
-    if (!t)
-        return;
-    if (t->ssl)
-        SSL_free(t->ssl);
-    if (t->ctx)
-        SSL_CTX_free(t->ctx);
-    if (t->fd >= 0)
-        close(t->fd);
-    free(t);
 }
 
 int harness_capture_cli(int (*fn)(const void *ctx, int argc, char **argv), const void *ctx,

@@ -73,17 +73,6 @@ int harness_nginx_start(struct harness_nginx *n, const char *dir, int upstream_p
 /* Stops it by PID (SIGTERM); returns harness_stop's status. */
 int harness_nginx_stop(struct harness_nginx *n);
 
-/* A raw TLS connection to 127.0.0.1:port for hand-written HTTP/1.1 (ALPN "http/1.1", no
- * certificate check), e.g. hostile requests or a WebSocket upgrade through nginx. */
-struct harness_tls;
-struct harness_tls *harness_tls_open(int port, int timeout_ms);
-/* Writes all of buf: 0, or -1. */
-int harness_tls_write(struct harness_tls *t, const void *buf, size_t len);
-/* Reads what arrives within timeout_ms (up to cap bytes): the count, 0 when the peer closed,
- * -1 on an error or when nothing came in time. */
-long harness_tls_read(struct harness_tls *t, void *buf, size_t cap, int timeout_ms);
-void harness_tls_close(struct harness_tls *t); /* NULL is fine */
-
 /* Milliseconds on a monotonic clock (for bounds only, never for logic under test). */
 long long harness_mono_ms(void);
 void harness_sleep_ms(int ms);
