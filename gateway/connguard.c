@@ -174,6 +174,13 @@ void connguard_body(struct connguard_conn *c, size_t n)
     c->body_bytes += n;
 }
 
+void connguard_silent(const struct connguard *g, struct connguard_conn *c, int64_t now_ms)
+{
+    int64_t grace = CONNGUARD_SILENT_GRACE_MS < g->conf.header_ms ? CONNGUARD_SILENT_GRACE_MS
+                                                                  : g->conf.header_ms;
+    connguard_set_phase(c, CONNGUARD_P_HEADER, now_ms - g->conf.header_ms + grace);
+}
+
 int connguard_expired(const struct connguard *g, const struct connguard_conn *c, int64_t now_ms)
 {
     int64_t t = now_ms - c->phase_start_ms;

@@ -29,6 +29,7 @@ struct worker {
 
     unsigned long refused_unlogged[2]; /* refusals (per address, total) since the last log line */
     uint64_t refused_logged_ms;        /* when that line was written */
+    int deferred_accept;               /* the listening socket has TCP_DEFER_ACCEPT */
 
     struct lws_context *lws;
     struct lws_vhost *vhost;

@@ -277,6 +277,10 @@ static void admit(struct worker *w, int fd, const struct sockaddr *sa)
         close(fd);
         return;
     }
+    char b;
+    if (w->deferred_accept && recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+        (errno == EAGAIN || errno == EWOULDBLOCK))
+        connguard_silent(w->app->conns, c, (int64_t)uv_now(&w->loop));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     conn_link(w, c);
@@ -326,6 +330,20 @@ static void on_accept(uv_poll_t *p, int status, int events)
     }
 }
 
+/* The kernel completes a connection's handshake but keeps it out of the accept queue until the
+ * peer sends something, or header_timeout_s have passed (TCP_DEFER_ACCEPT): a slowloris' idle
+ * connections then cost no slot, no file descriptor and no work here, and the per-address cap
+ * counts only connections that talk. One that arrives silent anyway gets a short head deadline
+ * (connguard_silent). Without the option (it is Linux's) the header deadline counts from the
+ * accept as before. */
+static void defer_accept(struct worker *w, int fd)
+{
+    int s = w->app->cfg->server.header_timeout_s;
+    w->deferred_accept = setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &s, sizeof(s)) == 0;
+    if (!w->deferred_accept)
+        SR_LOG(WARN, "worker", NULL, "TCP_DEFER_ACCEPT: %s", strerror(errno));
+}
+
 /* lws 4.1 does not set SO_REUSEPORT itself, so each worker opens its own listening socket with
  * it (the kernel spreads connections over the workers) and adopts what it accepts. */
 static int open_listener(struct worker *w, struct sr_errbuf *eb)
@@ -360,6 +378,7 @@ static int open_listener(struct worker *w, struct sr_errbuf *eb)
         return -1;
     }
     w->listen_fd = fd;
+    defer_accept(w, fd);
     uv_poll_init(&w->loop, &w->listen_poll, fd);
     w->listen_poll.data = w;
     uv_poll_start(&w->listen_poll, UV_READABLE, on_accept);
