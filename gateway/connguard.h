@@ -6,10 +6,11 @@
  *     in total across every worker thread of the process, checked before a connection is
  *     adopted; a trusted proxy's address may get its own (higher) cap;
  *   deadlines: each admitted connection is in one phase at a time and each phase has one
- *     deadline: the request head (header_ms from the accept; see connguard_silent), the body (an
- * average of at least body_min_rate bytes/s once body_grace_ms have passed since the head), the
- * keep-alive idle wait (idle_ms from the previous answer until the next request's head is
- * complete). While a request is being answered, or once the connection is a WebSocket, it has none.
+ *     deadline: the request head (header_ms from the accept, or less: connguard_silent), the
+ *     body (an average of at least body_min_rate bytes/s once body_grace_ms have passed since
+ *     the head), the keep-alive idle wait (idle_ms from the previous answer until the next
+ *     request's head is complete). While a request is being answered, or once the connection is
+ *     a WebSocket, it has none.
  * The worker (worker.c) owns the event-loop side: it admits in on_accept, moves phases from the
  * libwebsockets callbacks, scans its connections from a timer and closes the expired ones.
  *
