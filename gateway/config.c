@@ -64,7 +64,8 @@ static const struct key keys[] = {
      "seconds after the previous answer"},
     {"server", "header_timeout_s", KT_INT, 1, 3600, "10", NULL, 0, CF(server.header_timeout_s),
      "a new connection is closed when its first request head is not complete after this many "
-     "seconds (slowloris)"},
+     "seconds (slowloris); the kernel holds a connection that has sent nothing this long before "
+     "handing it over (TCP_DEFER_ACCEPT), and one still silent then gets 1 s more"},
     {"server", "body_min_rate_bytes", KT_BYTES, 0, 64 * MB, "1024", NULL, 0,
      CF(server.body_min_rate_bytes),
      "a request body must arrive at this average rate in bytes/s (counted from the end of the "

@@ -9,9 +9,9 @@
  */
 #include "connguard.h"
 
+#include "netaddr.h"
 #include "sr_mem.h"
 
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,24 +79,6 @@ void connguard_free(struct connguard *g)
     free(g);
 }
 
-/* The key an address counts against: an IPv4 address as ::ffff:a.b.c.d (also when it arrives
- * IPv4-mapped on an IPv6 socket), an IPv6 address as its /64. Returns -1 for other families. */
-static int address_key(const struct sockaddr *sa, unsigned char key[16])
-{
-    static const unsigned char v4map[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    memset(key, 0, 16);
-    if (sa->sa_family == AF_INET) {
-        memcpy(key, v4map, 12);
-        memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-        return 0;
-    }
-    if (sa->sa_family != AF_INET6)
-        return -1;
-    const unsigned char *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-    memcpy(key, a, memcmp(a, v4map, 12) == 0 ? 16 : 8);
-    return 0;
-}
-
 /* FNV-1a over the key. */
 static size_t bucket_of(const struct connguard *g, const unsigned char key[16])
 {
@@ -137,8 +119,11 @@ enum connguard_verdict connguard_admit(struct connguard *g, const struct sockadd
 {
     unsigned char key[16];
     *out = NULL;
-    if (address_key(sa, key) < 0) /* not an IP peer: only the total applies, under key :: */
-        memset(key, 0, sizeof(key));
+    unsigned char a[16];
+    if (netaddr_from_sockaddr(sa, a) == 0)
+        netaddr_throttle_net(a, key); /* the same identity the request throttles use */
+    else
+        memset(key, 0, sizeof(key)); /* not an IP peer: only the total applies, under key :: */
     int proxy = g->conf.is_proxy && g->conf.is_proxy(sa, g->conf.is_proxy_ud);
     pthread_mutex_lock(&g->mu);
     enum connguard_verdict v = count_in(g, key, proxy);
@@ -187,6 +172,13 @@ void connguard_set_phase(struct connguard_conn *c, enum connguard_phase p, int64
 void connguard_body(struct connguard_conn *c, size_t n)
 {
     c->body_bytes += n;
+}
+
+void connguard_silent(const struct connguard *g, struct connguard_conn *c, int64_t now_ms)
+{
+    int64_t grace = CONNGUARD_SILENT_GRACE_MS < g->conf.header_ms ? CONNGUARD_SILENT_GRACE_MS
+                                                                  : g->conf.header_ms;
+    connguard_set_phase(c, CONNGUARD_P_HEADER, now_ms - g->conf.header_ms + grace);
 }
 
 int connguard_expired(const struct connguard *g, const struct connguard_conn *c, int64_t now_ms)

@@ -6,10 +6,11 @@
  *     in total across every worker thread of the process, checked before a connection is
  *     adopted; a trusted proxy's address may get its own (higher) cap;
  *   deadlines: each admitted connection is in one phase at a time and each phase has one
- *     deadline: the request head (header_ms from the accept), the body (an average of at least
- *     body_min_rate bytes/s once body_grace_ms have passed since the head), the keep-alive idle
- *     wait (idle_ms from the previous answer until the next request's head is complete). While
- *     a request is being answered, or once the connection is a WebSocket, it has none.
+ *     deadline: the request head (header_ms from the accept, or less: connguard_silent), the
+ *     body (an average of at least body_min_rate bytes/s once body_grace_ms have passed since
+ *     the head), the keep-alive idle wait (idle_ms from the previous answer until the next
+ *     request's head is complete). While a request is being answered, or once the connection is
+ *     a WebSocket, it has none.
  * The worker (worker.c) owns the event-loop side: it admits in on_accept, moves phases from the
  * libwebsockets callbacks, scans its connections from a timer and closes the expired ones.
  *
@@ -92,6 +93,13 @@ size_t connguard_open(struct connguard *g);
 void connguard_set_phase(struct connguard_conn *c, enum connguard_phase p, int64_t now_ms);
 /* Counts n body bytes received. */
 void connguard_body(struct connguard_conn *c, size_t n);
+/* The listening socket defers accepts until the peer sends (TCP_DEFER_ACCEPT of at least
+ * header_ms), yet c arrived with nothing to read: its peer has been silent since the handshake
+ * for header_ms or more (the kernel gave up waiting), or the kernel could not defer (SYN cookies
+ * under a SYN flood). Either way c's head deadline becomes CONNGUARD_SILENT_GRACE_MS (at most
+ * header_ms) from now_ms, instead of header_ms. */
+#define CONNGUARD_SILENT_GRACE_MS 1000
+void connguard_silent(const struct connguard *g, struct connguard_conn *c, int64_t now_ms);
 /* Has c's current phase run out of time at now_ms? */
 int connguard_expired(const struct connguard *g, const struct connguard_conn *c, int64_t now_ms);
 

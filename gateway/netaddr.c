@@ -60,14 +60,21 @@ void netaddr_format(const unsigned char a[16], char *out, size_t n)
     snprintf(out, n, "%s", buf);
 }
 
+void netaddr_throttle_net(const unsigned char a[16], unsigned char out[16])
+{
+    memcpy(out, a, 16);
+    if (!is_v4(a))
+        memset(out + 8, 0, 8);
+}
+
 void netaddr_throttle_key(const unsigned char a[16], char *out, size_t n)
 {
     if (is_v4(a)) {
         netaddr_format(a, out, n);
         return;
     }
-    unsigned char net[16] = {0};
-    memcpy(net, a, 8);
+    unsigned char net[16];
+    netaddr_throttle_net(a, net);
     char buf[INET6_ADDRSTRLEN];
     netaddr_format(net, buf, sizeof(buf));
     snprintf(out, n, "%s/64", buf);

@@ -28,7 +28,9 @@ int netaddr_from_sockaddr(const struct sockaddr *sa, unsigned char out[16]);
 void netaddr_format(const unsigned char a[16], char *out, size_t n);
 /* The throttling identity of a: the address itself for IPv4, its /64 network for IPv6 (one
  * subscriber usually holds a whole /64, so counting single addresses would count nothing).
- * out: >= 48 bytes. */
+ * netaddr_throttle_net gives it as 16 bytes (an IPv6 /64 with its last 8 bytes zero: a hash or
+ * table key, the connection guard's); netaddr_throttle_key as text, out: >= 48 bytes. */
+void netaddr_throttle_net(const unsigned char a[16], unsigned char out[16]);
 void netaddr_throttle_key(const unsigned char a[16], char *out, size_t n);
 
 /* Parses a trust list: "no" (or empty) = none, "yes" = loopback (127.0.0.0/8 and ::1), or

@@ -26,6 +26,11 @@ struct worker {
     int accept_paused;            /* out of file descriptors: polled again on the next scan */
     uv_timer_t conn_timer;        /* scans conns for deadlines (CONN_SCAN_MS) */
     struct connguard_conn *conns; /* this worker's admitted connections (connguard.h) */
+
+    unsigned long refused_unlogged[2]; /* refusals (per address, total) since the last log line */
+    uint64_t refused_logged_ms;        /* when that line was written */
+    int deferred_accept;               /* the listening socket has TCP_DEFER_ACCEPT */
+
     struct lws_context *lws;
     struct lws_vhost *vhost;
     struct store *store;

@@ -114,6 +114,16 @@ static void on_stop(uv_async_t *a)
 /* ---- the connection guard's event-loop side (connguard.h) ---- */
 
 #define CONN_SCAN_MS 250
+/* Work on hostile connections is done in slices so that the legitimate requests' I/O gets a loop
+ * turn in between: at most this many accepts per readiness of the listening socket (it is level
+ * triggered: the rest are accepted on the next turn) and this many deadline closes per scan (the
+ * rest 1 ms later). A slowloris' connections tend to expire together (a third of them opened in
+ * the same instant), and closing a few hundred at once held the loop for 50 ms. */
+#define CONN_ACCEPT_BATCH 16
+#define CONN_CLOSE_BATCH 16
+/* Refusals are counted one by one in the metrics but logged as one line per worker at most this
+ * often: an attack must not turn into a log flood. */
+#define CONN_REFUSED_LOG_MS 10000
 enum { CONN_ADOPTING = 1, CONN_DESTROYED = 2, CONN_EXPIRED = 4 };
 
 /* Unlinks c from the worker's list and gives back its slot. */
@@ -216,19 +226,40 @@ void gw_conn_destroyed(struct lws *wsi)
     conn_forget(lws_context_user(lws_get_context(wsi)), c);
 }
 
-/* Closes the connections whose phase ran out of time; resumes a paused accept. */
+/* One warning for the refusals since the last one, at most every CONN_REFUSED_LOG_MS. */
+static void log_refusals(struct worker *w, uint64_t now)
+{
+    unsigned long *r = w->refused_unlogged;
+    if (r[0] + r[1] == 0 || now - w->refused_logged_ms < CONN_REFUSED_LOG_MS)
+        return;
+    SR_LOG(WARN, "worker", NULL,
+           "worker %d: refused %lu connections (%lu over the per-address cap, %lu over the total "
+           "cap) since the previous such line; at most one line every %d s",
+           w->idx, r[0] + r[1], r[0], r[1], CONN_REFUSED_LOG_MS / 1000);
+    r[0] = r[1] = 0;
+    w->refused_logged_ms = now;
+}
+
+/* Closes the connections whose phase ran out of time, CONN_CLOSE_BATCH of them per call (the
+ * scan comes back 1 ms later while there are more); resumes a paused accept. */
 static void on_conn_scan(uv_timer_t *t)
 {
     struct worker *w = t->data;
     int64_t now = (int64_t)uv_now(&w->loop);
+    int closed = 0;
     for (struct connguard_conn *c = w->conns, *next; c; c = next) {
         next = c->next;
         if ((c->flags & CONN_EXPIRED) || !connguard_expired(w->app->conns, c, now))
             continue;
+        if (closed++ == CONN_CLOSE_BATCH) {
+            uv_timer_start(&w->conn_timer, on_conn_scan, 1, CONN_SCAN_MS);
+            break;
+        }
         c->flags |= CONN_EXPIRED;
         metrics_connection_timed_out(w->app->metrics, connguard_phase_name(c->phase));
         lws_set_timeout(c->owner, PENDING_TIMEOUT_USER_REASON_BASE, LWS_TO_KILL_SYNC);
     }
+    log_refusals(w, (uint64_t)now);
     if (w->accept_paused && w->listen_fd >= 0) {
         w->accept_paused = 0;
         uv_poll_start(&w->listen_poll, UV_READABLE, on_accept);
@@ -242,9 +273,14 @@ static void admit(struct worker *w, int fd, const struct sockaddr *sa)
     enum connguard_verdict v = connguard_admit(w->app->conns, sa, (int64_t)uv_now(&w->loop), &c);
     if (v != CONNGUARD_OK) {
         metrics_connection_refused(w->app->metrics, connguard_verdict_name(v));
+        w->refused_unlogged[v == CONNGUARD_TOTAL]++;
         close(fd);
         return;
     }
+    char b;
+    if (w->deferred_accept && recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+        (errno == EAGAIN || errno == EWOULDBLOCK))
+        connguard_silent(w->app->conns, c, (int64_t)uv_now(&w->loop));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     conn_link(w, c);
@@ -264,21 +300,22 @@ static void admit(struct worker *w, int fd, const struct sockaddr *sa)
         c->owner = wsi;
 }
 
-/* Accepts every pending connection and hands it to libwebsockets as an HTTP server
- * connection of this worker's vhost, unless the connection guard refuses it. Out of file
- * descriptors, accepting pauses until the next scan instead of spinning on a ready socket. */
+/* Accepts up to CONN_ACCEPT_BATCH pending connections and hands each to libwebsockets as an
+ * HTTP server connection of this worker's vhost, unless the connection guard refuses it. Out of
+ * file descriptors, accepting pauses until the next scan instead of spinning on a ready socket. */
 static void on_accept(uv_poll_t *p, int status, int events)
 {
     struct worker *w = p->data;
     (void)events;
     if (status < 0 || w->listen_fd < 0)
         return;
-    for (;;) {
+    for (int n = 0; n < CONN_ACCEPT_BATCH;) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         int fd = accept4(w->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             admit(w, fd, (struct sockaddr *)&ss);
+            n++;
             continue;
         }
         if (errno == EINTR)
@@ -291,6 +328,20 @@ static void on_accept(uv_poll_t *p, int status, int events)
             SR_LOG(WARN, "worker", NULL, "accept: %s", strerror(errno));
         return;
     }
+}
+
+/* The kernel completes a connection's handshake but keeps it out of the accept queue until the
+ * peer sends something, or header_timeout_s have passed (TCP_DEFER_ACCEPT): a slowloris' idle
+ * connections then cost no slot, no file descriptor and no work here, and the per-address cap
+ * counts only connections that talk. One that arrives silent anyway gets a short head deadline
+ * (connguard_silent). Without the option (it is Linux's) the header deadline counts from the
+ * accept as before. */
+static void defer_accept(struct worker *w, int fd)
+{
+    int s = w->app->cfg->server.header_timeout_s;
+    w->deferred_accept = setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &s, sizeof(s)) == 0;
+    if (!w->deferred_accept)
+        SR_LOG(WARN, "worker", NULL, "TCP_DEFER_ACCEPT: %s", strerror(errno));
 }
 
 /* lws 4.1 does not set SO_REUSEPORT itself, so each worker opens its own listening socket with
@@ -327,6 +378,7 @@ static int open_listener(struct worker *w, struct sr_errbuf *eb)
         return -1;
     }
     w->listen_fd = fd;
+    defer_accept(w, fd);
     uv_poll_init(&w->loop, &w->listen_poll, fd);
     w->listen_poll.data = w;
     uv_poll_start(&w->listen_poll, UV_READABLE, on_accept);

@@ -12,6 +12,7 @@
 # 2 x DURATION + 20 s); everything it starts is stopped by PID.
 #   bench/slowloris/run.sh          DURATION=20 RATE=200 CONNS=16 HOSTILE=1000 ADDRS=14 MAX_CONNS=900
 # BUILD_DIR (default build/) is where the gateway is built (RelWithDebInfo); SUARA_BIN skips it.
+# HOSTILE_PORT (default GW_PORT) aims the attack elsewhere: a control run (bench/README.md).
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/deploy/lib.sh"
@@ -27,6 +28,9 @@ PER_ADDRESS=${PER_ADDRESS:-64}
 PROV_PORT=${PROV_PORT:-18092}
 BASE_PORT=${BASE_PORT:-18091}
 GW_PORT=${GW_PORT:-18090}
+# The attack's target; another port (a listener of your own) is the control run that shows what
+# the attack costs the machine (client, kernel) without the gateway's share.
+HOSTILE_PORT=${HOSTILE_PORT:-$GW_PORT}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 VAR="$ROOT/bench/slowloris/var"
 
@@ -113,7 +117,7 @@ say "2/2 the same while $HOSTILE hostile connections from $ADDRS addresses are h
 legit "$USED" >"$VAR/legit.out" &
 LEGIT_PID=$!
 sleep 0.5 # the legitimate client's keep-alive connections are in before the attack
-"$VAR/hostile" -p "$GW_PORT" -n "$HOSTILE" -a "$ADDRS" -t "$TRICKLE_S" -d "$DURATION" \
+"$VAR/hostile" -p "$HOSTILE_PORT" -n "$HOSTILE" -a "$ADDRS" -t "$TRICKLE_S" -d "$DURATION" \
     >"$VAR/hostile.out" &
 HOSTILE_PID=$!
 sleep $((DURATION / 2))

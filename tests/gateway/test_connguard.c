@@ -133,13 +133,38 @@ static void test_deadlines(void **state)
     connguard_free(g);
 }
 
+/* Accepted silent through a deferred accept: the head deadline is the grace from now; a
+ * header_ms shorter than the grace is kept. */
+static void test_silent(void **state)
+{
+    (void)state;
+    struct connguard *g = connguard_new(&conf);
+    struct connguard_conn *c;
+    struct sockaddr_storage ss = addr("192.0.2.8");
+    assert_int_equal(connguard_admit(g, (struct sockaddr *)&ss, 5000, &c), CONNGUARD_OK);
+    connguard_silent(g, c, 5000);
+    assert_int_equal(c->phase, CONNGUARD_P_HEADER);
+    assert_false(connguard_expired(g, c, 5000 + CONNGUARD_SILENT_GRACE_MS - 1));
+    assert_true(connguard_expired(g, c, 5000 + CONNGUARD_SILENT_GRACE_MS));
+    connguard_release(g, c);
+    connguard_free(g);
+    struct connguard_conf shortc = conf;
+    shortc.header_ms = CONNGUARD_SILENT_GRACE_MS / 2;
+    g = connguard_new(&shortc);
+    assert_int_equal(connguard_admit(g, (struct sockaddr *)&ss, 5000, &c), CONNGUARD_OK);
+    connguard_silent(g, c, 5000);
+    assert_false(connguard_expired(g, c, 5000 + shortc.header_ms - 1));
+    assert_true(connguard_expired(g, c, 5000 + shortc.header_ms));
+    connguard_release(g, c);
+    connguard_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_per_address),
-        cmocka_unit_test(test_ipv6_slash64),
-        cmocka_unit_test(test_total_and_proxy),
-        cmocka_unit_test(test_deadlines),
+        cmocka_unit_test(test_per_address),     cmocka_unit_test(test_ipv6_slash64),
+        cmocka_unit_test(test_total_and_proxy), cmocka_unit_test(test_deadlines),
+        cmocka_unit_test(test_silent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,12 @@ static void test_parse_and_format(void **state)
         netaddr_throttle_key(a, key, sizeof(key));
         assert_string_equal(text, t[i].out);
         assert_string_equal(key, t[i].key);
+        /* the binary identity (the connection guard's key) is the text key's network */
+        unsigned char net[16], want[16];
+        netaddr_throttle_net(a, net);
+        size_t klen = strcspn(t[i].key, "/");
+        assert_int_equal(netaddr_parse(t[i].key, klen, want), 0);
+        assert_memory_equal(net, want, 16);
     }
     static const char *const bad[] = {
         "",           "1.2.3", "1.2.3.4.5", "256.0.0.1",    "example.org",

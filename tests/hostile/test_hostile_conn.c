@@ -280,12 +280,37 @@ static void test_legit_served_while_held(void **state)
     assert_int_equal(wait_open_at_most(1, 3000), 0);
 }
 
+/* Connections that never send are kept out of the accept queue by the kernel (TCP_DEFER_ACCEPT
+ * for header_timeout_s), so they hold no slot: more of them than the per-address cap do not stop
+ * a request from the same address. When the kernel finally hands them over, silent, they are
+ * closed within the grace (connguard_silent), never before the header deadline. */
+static void test_silent_costs_no_slot(void **state)
+{
+    (void)state;
+    int silent[PER_ADDRESS + 2];
+    long long t0 = harness_mono_ms();
+    for (int i = 0; i < PER_ADDRESS + 2; i++)
+        silent[i] = connect_from(30);
+    int fd = connect_from(30);
+    send_all(fd, healthz, sizeof(healthz) - 1);
+    assert_int_equal(read_answer(fd, 3000), 200);
+    close(fd);
+    for (int i = 0; i < PER_ADDRESS + 2; i++) {
+        long long left = (HEADER_S + 6) * 1000 - (harness_mono_ms() - t0);
+        assert_true(wait_closed(silent[i], left > 0 ? (int)left : 0) >= 0);
+        assert_true(harness_mono_ms() - t0 >= HEADER_S * 1000 - 100);
+        close(silent[i]);
+    }
+    assert_int_equal(wait_open_at_most(1, 3000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_per_address_cap), cmocka_unit_test(test_total_cap),
-        cmocka_unit_test(test_header_trickle),  cmocka_unit_test(test_body_trickle),
-        cmocka_unit_test(test_idle_keepalive),  cmocka_unit_test(test_legit_served_while_held),
+        cmocka_unit_test(test_per_address_cap),      cmocka_unit_test(test_total_cap),
+        cmocka_unit_test(test_header_trickle),       cmocka_unit_test(test_body_trickle),
+        cmocka_unit_test(test_idle_keepalive),       cmocka_unit_test(test_legit_served_while_held),
+        cmocka_unit_test(test_silent_costs_no_slot),
     };
     return cmocka_run_group_tests(tests, setup, e2e_teardown);
 }
