@@ -209,6 +209,7 @@ struct fd_ctx {
     struct fd_world *w;
     unsigned seq;
     char base[64];
+    int debug;
 };
 
 static void fd_message(struct fd_ctx *x, unsigned who, enum sr_inbound_kind kind, const char *text)
@@ -255,6 +256,10 @@ static void fd_message(struct fd_ctx *x, unsigned who, enum sr_inbound_kind kind
     in.n_open = n_open;
     struct dialog_result r = {0};
     if (dialog_step(x->e, x->env, &in, &r) == SR_E_OK) {
+        if (x->debug) /* FUZZ_DEBUG=1: what each step did, for writing seeds */
+            fprintf(stderr, "fuzz_dialog: %s \"%.40s\" -> %s, %zu replies%s%s\n", senders[who],
+                    text, dialog_outcome_name(r.outcome), r.n_replies, r.n_replies ? ": " : "",
+                    r.n_replies ? r.replies[0].text : "");
         check_result(w, &r);
         if (r.complaint && r.complaint->expected_version == 0)
             w->tickets++;
@@ -362,7 +367,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }; /* engine, calendar and roster live for the process, as in the gateway */
     }
     struct fd_world w = {.now = FD_T0, .input = data, .input_len = size};
-    struct fd_ctx x = {.e = e, .env = &env, .w = &w};
+    struct fd_ctx x = {.e = e, .env = &env, .w = &w, .debug = getenv("FUZZ_DEBUG") != NULL};
     size_t pos = 0;
     for (unsigned step = 0; pos < size && step < FD_MAX_STEPS; step++) {
         uint8_t op = data[pos++];
