@@ -16,6 +16,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+struct handler;
+
 #define FUZZ_MAX_HEADERS 16
 
 /* A request framed as text:
@@ -38,6 +40,11 @@ void fuzz_req_parse(struct fuzz_req *r, const uint8_t *data, size_t size);
 /* Adds (or replaces) a header; name and value borrowed for the request's life. */
 void fuzz_req_set_header(struct fuzz_req *r, const char *name, const char *value);
 void fuzz_req_free(struct fuzz_req *r);
+
+/* echo.c (handler targets only): every non-status item of b back through format_outbound in
+ * each reply style, and req's body through classify_send as a provider answer. */
+void fuzz_echo(const struct handler *h, const struct sr_channel_conf *c,
+               const struct sr_inbound_batch *b, const struct sr_http_in *req);
 
 /* An in-memory file holding data: its path ("/proc/self/fd/N") in path; -1 on failure. The
  * same descriptor is reused between calls. */

@@ -62,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sr_inbound_batch b = {0};
     if (h->parse(conf, &r.in, &b, &eb) == SR_E_OK) {
         check_batch(&b);
+        fuzz_echo(h, conf, &b, &r.in);
         struct sr_http_answer ans = {0};
         h->format_answer(conf, &b, &ans, &eb);
         sr_http_answer_clear(&ans);
