@@ -4,7 +4,7 @@
 # for SECONDS, then prints per target: executions, exec/s, final coverage (cov / ft), corpus size
 # and crashes. Exits non-zero if any target crashed (or leaked, timed out, ran out of memory).
 #
-#   tests/fuzz/run.sh SECONDS [TARGET...]      (default: every tests/fuzz/fuzz_*.c)
+#   tests/fuzz/run.sh SECONDS [TARGET...]      (default: every fuzz_* target of the build)
 #
 # Environment: BUILD (default /tmp/suara-fuzz-build), WORK (grown corpora and crash files,
 # default $BUILD/work), JOBS (targets run at once, default 1), NICE (nice level, default 10).
@@ -21,14 +21,13 @@ WORK=${WORK:-$BUILD/work}
 JOBS=${JOBS:-1}
 NICE=${NICE:-10}
 
-if [ $# -eq 0 ]; then
-    set -- $(cd "$HERE" && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//')
-fi
-targets="$*"
-
 CC=clang cmake -S "$ROOT" -B "$BUILD" -DSUARA_FUZZ=ON -DSUARA_TESTS=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$BUILD.configure.log" 2>&1 ||
     { cat "$BUILD.configure.log"; exit 1; }
+if [ $# -eq 0 ]; then # every target the build defines (tests/fuzz/CMakeLists.txt)
+    set -- $(cmake --build "$BUILD" --target help | sed -n 's/^\.\.\. fuzz_\([a-z_]*\).*/\1/p')
+fi
+targets="$*"
 for t in $targets; do
     nice -n "$NICE" cmake --build "$BUILD" -j "$(nproc)" --target "fuzz_$t" >/dev/null
 done
