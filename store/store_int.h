@@ -27,6 +27,8 @@ enum store_script {
     STORE_LUA_CLAIM_SLA,
     STORE_LUA_CLAIM_SCRUB,
     STORE_LUA_FORGET,
+    STORE_LUA_LEASE,
+    STORE_LUA_DEAD_RETRY,
     STORE_LUA__COUNT
 };
 extern const char *const store_lua_src[STORE_LUA__COUNT];
@@ -55,6 +57,9 @@ union store_user_cb {
     store_sla_cb *sla;
     store_scrub_cb *scrub;
     store_aof_cb *aof;
+    store_lease_cb *lease;
+    store_dead_cb *dead;
+    store_dead_retry_cb *dead_retry;
 };
 
 struct store_req {
