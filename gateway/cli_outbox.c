@@ -6,6 +6,7 @@
  */
 #include "cli_outbox.h"
 
+#include "outbox_admin.h"
 #include "sr_log.h"
 #include "sr_mem.h"
 #include "sr_types.h"
@@ -31,29 +32,19 @@ struct cli_run {
 
 static void print_item(const struct store_dead_item *it, json_t *arr)
 {
-    struct sr_reply r;
-    char masked[SR_MASK_MAX] = "?";
-    const char *channel = "?";
-    int ok = sr_reply_from_json(&r, it->json, it->len) == 0;
-    if (ok) {
-        sr_mask_phone(r.to, masked);
-        channel = r.channel;
-    }
+    json_t *o = outbox_admin_item_json(it);
     if (arr) {
-        json_array_append_new(arr,
-                              json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "id", it->id, "outbox_id",
-                                        it->from, "channel", channel, "to", masked, "at_ms",
-                                        (json_int_t)it->at_ms, "why", it->why));
-    } else {
-        char when[32] = "-";
-        time_t t = (time_t)(it->at_ms / 1000);
-        struct tm tm;
-        if (gmtime_r(&t, &tm))
-            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        printf("%-17s %-10s %-16s %-20s %s\n", it->id, channel, masked, when, it->why);
+        json_array_append_new(arr, o);
+        return;
     }
-    if (ok)
-        sr_reply_clear(&r);
+    char when[32] = "-";
+    time_t t = (time_t)(it->at_ms / 1000);
+    struct tm tm;
+    if (gmtime_r(&t, &tm))
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    printf("%-17s %-10s %-16s %-20s %s\n", it->id, json_string_value(json_object_get(o, "channel")),
+           json_string_value(json_object_get(o, "to")), when, it->why);
+    json_decref(o);
 }
 
 static void on_list(void *ud, enum sr_err err, const struct store_dead_item *items, size_t n)

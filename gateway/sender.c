@@ -702,12 +702,17 @@ static void job_on_acquired(void *ud, enum sr_err err, enum store_lease_result r
 }
 
 /* Until when a reply is worth sending: WhatsApp's 24-hour window from the citizen's last
- * message (else from the commit), other channels retry_window_s from the commit. */
+ * message, other channels retry_window_s from the commit. The reply's in_at is used when it is
+ * plausible (at most 24 h before the commit, not after it: a replayed spool commits late); a
+ * drill's domain clock or a stale provider timestamp falls back to the commit time, which the
+ * stream entry id carries. */
 static int64_t job_useful_until(const struct sender_job *j)
 {
-    int64_t committed = entry_ms(j->entry_id);
-    if (strcmp(j->ch->type, "whatsapp") == 0)
-        return (j->reply.in_at_ms > 0 ? j->reply.in_at_ms : committed) + SENDER_WA_WINDOW_MS;
+    int64_t committed = entry_ms(j->entry_id), in_at = j->reply.in_at_ms;
+    if (strcmp(j->ch->type, "whatsapp") == 0) {
+        int plausible = in_at > committed - SENDER_WA_WINDOW_MS && in_at <= committed;
+        return (plausible ? in_at : committed) + SENDER_WA_WINDOW_MS;
+    }
     return committed + (int64_t)j->s->conf.retry_window_s * 1000;
 }
 
