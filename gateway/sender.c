@@ -41,6 +41,7 @@
 
 #define SENDER_STOP_DONE_TRIES 3                 /* done retries still made while stopping */
 #define SENDER_WA_WINDOW_MS (24LL * 3600 * 1000) /* WhatsApp's customer-service window */
+#define SENDER_LEASE_MARGIN_MS 5000 /* a lease outlives an attempt's timeout by this much */
 
 enum job_state {
     JOB_LEASING,  /* acquiring the lease */
@@ -80,10 +81,12 @@ struct sender_job {
     uint64_t leased_at; /* loop time of the last lease renewal */
     int attempts;
     int done_tries;
-    int probe;     /* this job's attempt is its channel's half-open probe */
-    int blocked;   /* waiting for its channel's breaker, not for its own backoff */
-    int ambiguous; /* the last attempt got no answer: it may have been delivered */
-    int clear;     /* the last attempt surely failed: clear the sending mark */
+    int probe;      /* this job's attempt is its channel's half-open probe */
+    int blocked;    /* waiting for its channel's breaker, not for its own backoff */
+    int ambiguous;  /* the last attempt got no answer: it may have been delivered */
+    int maybe_sent; /* a previous owner's sending mark: it may have been delivered */
+    int graced;     /* another owner's mark was given its grace period */
+    int clear;      /* the last attempt surely failed: clear the sending mark */
     long http_status;
     int sent;    /* value for store_outbox_done */
     int dead;    /* record with store_outbox_dead */
@@ -442,8 +445,12 @@ static void job_send_done(struct sender_job *j)
 /* The lease answer common to every mode: 1 when the job goes on, 0 when it was ended here. */
 static int job_lease_ok(struct sender_job *j, enum sr_err err, enum store_lease_result r)
 {
-    if (err != SR_E_OK)
-        return 1; /* Redis away: the caller waits and tries again; nothing is sent meanwhile */
+    if (err != SR_E_OK) { /* Redis away: wait a third of a lease and try again; nothing is sent
+                             meanwhile; the sending mark stays (the next send overwrites it) */
+        j->leased_at = uv_now(j->s->loop);
+        j->clear = 0;
+        return 1;
+    }
     if (r == STORE_LEASE_SENT) { /* sent before a crash: ack only */
         SR_LOG(INFO, "sender", j->entry_id, "already sent, acking");
         j->sent = 1;
@@ -636,13 +643,14 @@ static void job_on_marked(void *ud, enum sr_err err, enum store_lease_result r, 
         job_wait(j);
         return;
     }
-    if (j->ambiguous) {
+    if (j->maybe_sent || j->ambiguous) {
         char masked[SR_MASK_MAX];
-        SR_LOG(WARN, "sender", j->entry_id,
-               "sending again after an unanswered attempt, may repeat (channel=%s to=%s)",
+        SR_LOG(WARN, "sender", j->entry_id, "sending again after %s, may repeat (channel=%s to=%s)",
+               j->maybe_sent ? "a previous owner's unrecorded attempt" : "an unanswered attempt",
                job_channel(j), sr_mask_phone(j->reply.to, masked));
-        sender_note(s, job_channel(j), SENDER_NOTE_REPEAT_TIMEOUT);
-        j->ambiguous = 0;
+        sender_note(s, job_channel(j),
+                    j->maybe_sent ? SENDER_NOTE_REPEAT_CRASH : SENDER_NOTE_REPEAT_TIMEOUT);
+        j->maybe_sent = j->ambiguous = 0;
     }
     job_attempt(j);
 }
@@ -690,13 +698,17 @@ static void job_on_acquired(void *ud, enum sr_err err, enum store_lease_result r
     }
     if (!job_lease_ok(j, err, r))
         return;
-    if (was_sending) {
-        char masked[SR_MASK_MAX];
-        SR_LOG(WARN, "sender", j->entry_id,
-               "a previous owner may have sent this reply before it stopped: sending again "
-               "(channel=%s to=%s)",
-               job_channel(j), sr_mask_phone(j->reply.to, masked));
-        sender_note(s, job_channel(j), SENDER_NOTE_REPEAT_CRASH);
+    j->maybe_sent = was_sending != STORE_MARK_NONE;
+    if (was_sending == STORE_MARK_OTHER && !j->graced) {
+        /* its owner may be alive and only unable to record the outcome (Redis was away): give
+         * its done retries time to land before sending again; our renewals then see GONE */
+        j->graced = 1;
+        j->next_at =
+            uv_now(s->loop) + (uint64_t)s->conf.lease_ms + (uint64_t)s->conf.backoff_max_ms;
+        SR_LOG(INFO, "sender", j->entry_id, "another owner's sending mark: waiting %d ms",
+               s->conf.lease_ms + s->conf.backoff_max_ms);
+        job_wait(j);
+        return;
     }
     job_try(j);
 }
@@ -805,7 +817,7 @@ static void conf_default(int *v, int def)
 
 static void sender_conf_defaults(struct sender_conf *c)
 {
-    conf_default(&c->timeout_ms, 30000);
+    conf_default(&c->timeout_ms, 20000);
     conf_default(&c->connect_timeout_ms, 5000);
     if (c->max_attempts < 0)
         c->max_attempts = 0;
@@ -816,7 +828,9 @@ static void sender_conf_defaults(struct sender_conf *c)
         c->backoff_max_ms = c->backoff_min_ms;
     conf_default(&c->retry_after_max_ms, c->backoff_max_ms);
     conf_default(&c->block_ms, 1000);
-    conf_default(&c->lease_ms, 15000);
+    conf_default(&c->lease_ms, 30000);
+    if (c->lease_ms < c->timeout_ms + SENDER_LEASE_MARGIN_MS) /* never expires mid-request */
+        c->lease_ms = c->timeout_ms + SENDER_LEASE_MARGIN_MS;
     conf_default(&c->claim_idle_ms, c->lease_ms);
     conf_default(&c->retry_window_s, 86400);
     conf_default(&c->breaker_failures, 5);

@@ -9,10 +9,11 @@
  * renews it while it waits; another worker takes only a lease that expired. Before every request
  * the job writes a durable "sending" mark; a new owner that finds one counts a possible repeat
  * (the only window that can send a reply twice: a crash between the provider's answer and the
- * done script). A timed-out attempt is ambiguous too: it is retried (else the reply could be
- * lost) and counted the same way; the default timeout is longer than providers' worst answers.
- * Neither WhatsApp Cloud API nor Twilio's Messages API takes an idempotency key, so nothing
- * better exists on the provider side.
+ * done script). Another owner's mark is first given lease_ms + backoff_max_ms, so that an owner
+ * that is alive but could not record its outcome (Redis away) records it first. A timed-out attempt
+ * is ambiguous too: it is retried (else the reply could be lost) and counted the same way; the
+ * default timeout is longer than providers' worst answers. Neither WhatsApp Cloud API nor Twilio's
+ * Messages API takes an idempotency key, so nothing better exists on the provider side.
  *
  * Transient failures (timeouts, connection errors, 5xx, 429) are retried with capped exponential
  * backoff and jitter (Retry-After honoured, up to retry_after_max_ms) for as long as the reply is
@@ -45,7 +46,7 @@ enum sender_note {
 
 struct sender_conf {
     const char *consumer; /* unique per worker and stable across restarts: the lease owner */
-    int timeout_ms;       /* per attempt; default 30000 (longer than a slow provider's answer) */
+    int timeout_ms;       /* per attempt; default 20000 (longer than a slow provider's answer) */
     int connect_timeout_ms;
     int max_attempts;  /* 0 (default): no cap, the useful window decides */
     int max_in_flight; /* outbox entries being worked on at once */
@@ -55,7 +56,9 @@ struct sender_conf {
     int block_ms;           /* outbox read block time, default 1000 */
     int claim_idle_ms;      /* look at other consumers' entries idle this long (default lease_ms);
                                taken only when their lease expired */
-    int lease_ms;           /* a job's lease, renewed every lease_ms / 3; default 15000 */
+    int lease_ms;           /* a job's lease, renewed every lease_ms / 3 (and at each attempt);
+                               default 30000, at least timeout_ms + 5000 so that it never expires
+                               during a request */
     int retry_window_s;     /* non-WhatsApp replies are retried this long; default 86400 */
     int breaker_failures;   /* consecutive transient failures that open a breaker; default 5 */
     int breaker_open_ms;    /* first open period (doubles per failed probe up to

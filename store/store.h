@@ -244,8 +244,9 @@ enum store_lease_result {
     STORE_LEASE_OTHER, /* another owner's live lease: leave the entry alone */
     STORE_LEASE_GONE   /* the entry left the outbox (done elsewhere): drop the job */
 };
-/* was_sending: a sending mark existed before this call (with ACQUIRE: a previous owner may have
- * sent the reply and died before recording it). */
+/* was_sending: whether a sending mark existed before this call, and whose (with ACQUIRE: a
+ * previous owner may have sent the reply and not recorded it yet, or died before it could). */
+enum { STORE_MARK_NONE, STORE_MARK_OWN, STORE_MARK_OTHER };
 typedef void store_lease_cb(void *ud, enum sr_err err, enum store_lease_result r, int was_sending);
 /* One Lua step on <p>lease:<entry_id> (see enum store_lease_mode); also XCLAIMs the entry for
  * consumer so its idle time in the group restarts. owner and consumer are borrowed. */

@@ -245,12 +245,12 @@ static const char lua_done[] =
  * non-delivery: clears it), consumer, sending_ttl_s. The entry must still be in the outbox and
  * its lease free, expired or the owner's; then the lease is (re)set and the entry claimed for the
  * consumer in the group (resetting its idle time, so nobody's XAUTOCLAIM looks at it while the
- * lease is renewed). Returns {"gone"|"other"|"sent"|"ok", 1 if a sending mark existed}. */
+ * lease is renewed). Returns {"gone"|"other"|"sent"|"ok", the sending mark's owner or ""}. */
 static const char lua_lease[] =
-    "if #redis.call('XRANGE', KEYS[4], ARGV[3], ARGV[3]) == 0 then return {'gone', 0} end\n"
+    "if #redis.call('XRANGE', KEYS[4], ARGV[3], ARGV[3]) == 0 then return {'gone', ''} end\n"
     "local cur = redis.call('GET', KEYS[1])\n"
-    "if cur and cur ~= ARGV[1] then return {'other', 0} end\n"
-    "local was = redis.call('EXISTS', KEYS[2])\n"
+    "if cur and cur ~= ARGV[1] then return {'other', ''} end\n"
+    "local was = redis.call('GET', KEYS[2]) or ''\n"
     "local sent = redis.call('EXISTS', KEYS[3])\n"
     "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
     "redis.pcall('XCLAIM', KEYS[4], 'sender', ARGV[5], 0, ARGV[3], 'JUSTID')\n"

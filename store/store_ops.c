@@ -414,13 +414,17 @@ static void lease_reply(struct store_req *q, const redisReply *r)
         return;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_STRING) {
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
         lease_fail(q, SR_E_INTERNAL);
         return;
     }
+    const char *mark = r->element[1]->str, *owner = q->argv[5]; /* see store_outbox_lease */
+    int was = !mark[0]                   ? STORE_MARK_NONE
+              : strcmp(mark, owner) == 0 ? STORE_MARK_OWN
+                                         : STORE_MARK_OTHER;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(r->element[0]->str, names[i]) == 0) {
-            q->cb.lease(q->ud, SR_E_OK, (enum store_lease_result)i, reply_ll(r->element[1]) == 1);
+            q->cb.lease(q->ud, SR_E_OK, (enum store_lease_result)i, was);
             store_req_finish(q);
             return;
         }

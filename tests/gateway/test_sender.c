@@ -1073,6 +1073,29 @@ static void test_reconnect_leaves_nothing_pending(void **state)
     free(second);
 }
 
+/* A worker killed between the provider's answer and the done left its sending mark; restarted
+ * (same consumer), it sends again at once and counts the possible repeat. */
+static void test_crash_repeat_counted(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, "crash");
+    mock_reset(NULL);
+    char *id = outbox_add(e.rc, e.prefix, "wa", WA_TO, "lagi");
+    freeReplyObject(cmd(e.rc, "XGROUP CREATE %soutbox sender 0", e.prefix));
+    freeReplyObject(
+        cmd(e.rc, "XREADGROUP GROUP sender test-w10 COUNT 1 STREAMS %soutbox >", e.prefix));
+    freeReplyObject(cmd(e.rc, "SET %ssending:%s test-w10", e.prefix, id));
+    struct sender_conf c = patient_conf("test-w10");
+    env_start(&e, &c);
+    env_run_until_acked(&e, id);
+    assert_int_equal(mock_count(200), 1);
+    assert_int_equal(e.notes[SENDER_NOTE_REPEAT_CRASH], 1);
+    assert_int_equal(exists(e.rc, e.prefix, "sending:", id), 0);
+    env_finish(&e);
+    free(id);
+}
+
 /* Runs last: the suite's log has outcomes, but no token, no full number, no message text. */
 static void test_logs_have_no_secrets(void **state)
 {
@@ -1123,6 +1146,7 @@ int main(void)
         cmocka_unit_test(test_dead_letter_retry_drop),
         cmocka_unit_test(test_two_workers_one_send),
         cmocka_unit_test(test_reconnect_leaves_nothing_pending),
+        cmocka_unit_test(test_crash_repeat_counted),
         cmocka_unit_test(test_logs_have_no_secrets),
     };
     return cmocka_run_group_tests(tests, suite_setup, suite_teardown);
