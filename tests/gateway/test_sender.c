@@ -902,6 +902,8 @@ static void test_breaker_opens_and_closes(void **state)
     size_t before = mock_count(0);
     run_for(&e, 1600); /* without a breaker: 4 jobs x ~7 retries in this window */
     size_t during = mock_count(0) - before;
+    print_message("breaker: %zu provider calls in 1.6 s of outage with 4 replies waiting\n",
+                  during);
     assert_true(during <= 8); /* a probe every ~400 ms, plus stragglers in flight */
     assert_int_equal(e.notes[SENDER_NOTE_BREAKER_CLOSED], 0);
     mock_reset(NULL);
