@@ -213,8 +213,9 @@ struct store_outbox_entry {
 };
 typedef void store_outbox_cb(void *ud, enum sr_err err, const struct store_outbox_entry *e,
                              size_t n);
-/* On the block connection: first this consumer's own pending entries, then entries idle longer
- * than claim_idle_ms in other consumers (XAUTOCLAIM), then new ones (XREADGROUP ... BLOCK
+/* On the block connection: first this consumer's own pending entries (once per connection),
+ * then entries idle longer than claim_idle_ms in any consumer (XAUTOCLAIM; whether one may be
+ * worked on is the lease's decision, store_outbox_lease), then new ones (XREADGROUP ... BLOCK
  * block_ms). Creates the group if missing. n = 0 after a timeout. */
 void store_outbox_read(struct store *s, const char *consumer, size_t max, int block_ms,
                        int claim_idle_ms, store_outbox_cb *cb, void *ud);

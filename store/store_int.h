@@ -104,7 +104,7 @@ struct store {
     struct store_req *fail_head, *fail_tail;
     char sha[STORE_LUA__COUNT][48];
     char *claim_cursor;     /* XAUTOCLAIM cursor, owned */
-    int outbox_own_read;    /* own pending entries were read once (start-up recovery) */
+    int outbox_own_read;    /* own pending entries were read on this block connection */
     store_feed_cb *feed_cb; /* live feed subscriber, NULL if none */
     void *feed_ud;
     int closing;
