@@ -112,6 +112,8 @@ char *sr_reply_to_json(const struct sr_reply *r)
                           r->text, "style", reply_styles[r->style], "options", opts);
     if (r->list_button)
         json_object_set_new(o, "list_button", json_string(r->list_button));
+    if (r->in_at_ms > 0)
+        json_object_set_new(o, "in_at", json_integer(r->in_at_ms));
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
@@ -135,6 +137,9 @@ int sr_reply_from_json(struct sr_reply *r, const char *json, size_t len)
     r->to = dup_member(o, "to");
     r->text = dup_member(o, "text");
     r->list_button = dup_member(o, "list_button");
+    json_t *in_at = json_object_get(o, "in_at");
+    r->in_at_ms =
+        json_is_integer(in_at) && json_integer_value(in_at) > 0 ? json_integer_value(in_at) : 0;
     const char *style = json_string_value(json_object_get(o, "style"));
     for (size_t i = 0; style && i < 3; i++)
         if (strcmp(style, reply_styles[i]) == 0)

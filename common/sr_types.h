@@ -145,11 +145,16 @@ struct sr_reply {
     char *list_button; /* SR_REPLY_LIST: label of the button that opens the list */
     size_t n_options;
     struct sr_reply_option options[SR_REPLY_MAX_OPTIONS];
+    /* When the recipient's last inbound message (the one this reply answers) arrived, epoch ms;
+     * 0 if unknown. WhatsApp allows free-form replies until 24 h after it, so the sender retries
+     * a reply no longer than that. */
+    int64_t in_at_ms;
 };
 void sr_reply_clear(struct sr_reply *r);
 
 /* JSON form used on the outbox stream: {"channel","to","text","style","list_button","options":
- * [{"id","title"}]}. Encode returns a heap string; decode fills r (cleared first). */
+ * [{"id","title"}],"in_at"} ("in_at" only when in_at_ms > 0). Encode returns a heap string; decode
+ * fills r (cleared first). */
 char *sr_reply_to_json(const struct sr_reply *r);
 int sr_reply_from_json(struct sr_reply *r, const char *json, size_t len);
 

@@ -163,6 +163,16 @@ void dialog_engine_free(struct dialog_engine *e)
 
 /* ---------------------------------------------------------------- result helpers */
 
+/* When the recipient's service window opened: the inbound message's time when the reply goes
+ * back to its sender (the provider's timestamp, never later than now), else 0 (unknown). */
+static int64_t reply_in_at(const struct dlg_ctx *c)
+{
+    const struct sr_inbound *m = c->msg;
+    if (!m || !m->sender || !c->to || strcmp(m->sender, c->to) != 0)
+        return 0;
+    return m->timestamp_ms > 0 && m->timestamp_ms < c->now ? m->timestamp_ms : c->now;
+}
+
 struct sr_reply *dlg_reply(struct dlg_ctx *c, char *text_taken)
 {
     struct dialog_result *out = c->out;
@@ -173,6 +183,7 @@ struct sr_reply *dlg_reply(struct dlg_ctx *c, char *text_taken)
     r->to = sr_strdup(c->to);
     r->text = text_taken;
     r->style = SR_REPLY_TEXT;
+    r->in_at_ms = reply_in_at(c);
     return r;
 }
 

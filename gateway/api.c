@@ -27,6 +27,9 @@ const struct api_route api_route_table[] = {
     {"POST", "/api/v1/complaints/{ticket}/reply", API_OP_REPLY, API_OFFICER, 0},
     {"POST", "/api/v1/complaints/{ticket}/resolve", API_OP_RESOLVE, API_OFFICER, 0},
     {"POST", "/api/v1/visits", API_OP_VISIT, API_ADMIN | API_OFFICER, 0},
+    {"GET", "/api/v1/outbox/dead", API_OP_DEAD_LIST, API_ADMIN, 0},
+    {"POST", "/api/v1/outbox/dead/{id}/retry", API_OP_DEAD_RETRY, API_ADMIN, 0},
+    {"POST", "/api/v1/outbox/dead/{id}/drop", API_OP_DEAD_DROP, API_ADMIN, 0},
 };
 #define N_ROUTES (sizeof(api_route_table) / sizeof(api_route_table[0]))
 
@@ -45,22 +48,44 @@ const struct api_route_info *api_routes(size_t *n)
 
 /* ---------------------------------------------------------------- routing */
 
+/* A "{name}" segment of a pattern: its characters and length bounds. */
+static const struct {
+    const char *name, *chars;
+    size_t min, max;
+} path_params[] = {
+    {"{ticket}", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 4, 12},
+    {"{id}", "0123456789-", 3, API_PARAM_MAX - 1}, /* a stream entry id "<ms>-<seq>" */
+};
+
+/* Matches one parameter segment at *pattern / *path; -1: not a parameter, 0: no match. */
+static int param_matches(const char **pattern, const char **path, char param[API_PARAM_MAX])
+{
+    for (size_t i = 0; i < sizeof(path_params) / sizeof(path_params[0]); i++) {
+        size_t k = strlen(path_params[i].name);
+        if (strncmp(*pattern, path_params[i].name, k) != 0)
+            continue;
+        size_t n = strspn(*path, path_params[i].chars);
+        if (n < path_params[i].min || n > path_params[i].max)
+            return 0;
+        memcpy(param, *path, n);
+        param[n] = '\0';
+        *pattern += k;
+        *path += n;
+        return 1;
+    }
+    return -1;
+}
+
 /* Does path (without a ".csv" already stripped) match pattern? A "{ticket}" segment takes 4-12
- * of [A-Za-z0-9] into ticket. */
-static int path_matches(const char *pattern, const char *path, char ticket[16])
+ * of [A-Za-z0-9], an "{id}" a stream entry id, into param. */
+static int path_matches(const char *pattern, const char *path, char param[API_PARAM_MAX])
 {
     while (*pattern && *path) {
-        if (strncmp(pattern, "{ticket}", 8) == 0) {
-            size_t n =
-                strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
-            if (n < 4 || n > 12)
-                return 0;
-            memcpy(ticket, path, n);
-            ticket[n] = '\0';
-            pattern += 8;
-            path += n;
+        int p = *pattern == '{' ? param_matches(&pattern, &path, param) : -1;
+        if (p == 0)
+            return 0;
+        if (p == 1)
             continue;
-        }
         if (*pattern++ != *path++)
             return 0;
     }
@@ -68,8 +93,8 @@ static int path_matches(const char *pattern, const char *path, char ticket[16])
 }
 
 /* The route for r's path, or NULL; *wrong_method when the path exists for another method. */
-static const struct api_route *find(const struct gw_request *r, char ticket[16], int *csv,
-                                    int *wrong_method)
+static const struct api_route *find(const struct gw_request *r, char ticket[API_PARAM_MAX],
+                                    int *csv, int *wrong_method)
 {
     size_t n = strlen(r->path);
     char *path = sr_strdup(r->path);
@@ -129,7 +154,7 @@ static int wants_csv(const struct gw_request *r, int suffix)
 
 void api_request(struct gw_request *r)
 {
-    char ticket[16] = "";
+    char ticket[API_PARAM_MAX] = "";
     int csv = 0, wrong_method = 0;
     const struct api_route *rt = find(r, ticket, &csv, &wrong_method);
     if (!rt) {

@@ -18,6 +18,9 @@ enum api_op {
     API_OP_REPLY,
     API_OP_RESOLVE,
     API_OP_VISIT,
+    API_OP_DEAD_LIST, /* the outbox's dead letters: run on the loop (outbox_admin.c) */
+    API_OP_DEAD_RETRY,
+    API_OP_DEAD_DROP,
 };
 
 enum { API_ADMIN = 1, API_SUPERVISOR = 2, API_OFFICER = 4 }; /* role bits */
@@ -34,6 +37,9 @@ extern const struct api_route api_route_table[];
  * the work comes back. Borrowed: everything (copied). */
 void api_work_start(struct gw_request *r, const struct api_route *rt, const char *token,
                     const char *ticket, int csv, const char *idem_key);
+
+/* A path parameter: a ticket ({ticket}) or a stream entry id ({id}). */
+#define API_PARAM_MAX 48
 
 /* 401 with WWW-Authenticate: Bearer. */
 void api_respond_unauthorized(struct gw_request *r, const char *detail);

@@ -8,6 +8,7 @@
 #include "api_int.h"
 
 #include "evalstore.h"
+#include "outbox_admin.h"
 #include "sr_log.h"
 #include "sr_mem.h"
 #include "stats.h"
@@ -25,7 +26,7 @@ struct job {
     const struct api_route *rt;
     struct app *app;
     char *token, *query, *body, *idem;
-    char ticket[16];
+    char ticket[API_PARAM_MAX]; /* or a dead letter's id */
     int csv;
     int64_t now;
     /* the outcome */
@@ -38,6 +39,7 @@ struct job {
     size_t resp_len;
     struct tokens_info who;
     char *command; /* an officer command to run on the loop */
+    int outbox;    /* a dead-letter operation to run on the loop */
 };
 
 /* Per pool thread: connections opened on first use, kept for the thread's life. */
@@ -319,6 +321,8 @@ static void work(uv_work_t *req)
         fail(j, SR_E_FORBIDDEN, "this token's role may not use this route");
     else if (j->rt->op == API_OP_VISIT)
         record_visit(j);
+    else if (j->rt->op >= API_OP_DEAD_LIST)
+        j->outbox = 1; /* Redis, on the loop */
     else if (j->rt->op >= API_OP_OPEN)
         officer_command(j);
     else
@@ -353,6 +357,12 @@ static void after_work(uv_work_t *req, int status)
         gw_respond_error(r, j->err, j->detail);
     else if (j->command)
         webhook_officer_api(r, j->who.officer, j->command, j->idem);
+    else if (j->outbox)
+        outbox_admin_api(r,
+                         j->rt->op == API_OP_DEAD_LIST    ? OUTBOX_ADMIN_LIST
+                         : j->rt->op == API_OP_DEAD_RETRY ? OUTBOX_ADMIN_RETRY
+                                                          : OUTBOX_ADMIN_DROP,
+                         j->ticket);
     else
         gw_respond(r, j->status, j->ctype, j->resp, j->resp_len);
     gw_request_release(r);

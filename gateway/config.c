@@ -164,16 +164,32 @@ static const struct key keys[] = {
     {"server", "throttle_block_s", KT_INT, 1, 86400, "60", NULL, 0, CF(server.throttle_block_s),
      "how long a refused address gets 429 (Retry-After), even with a correct secret"},
 
-    {"sender", "timeout_ms", KT_INT, 100, 120000, "10000", NULL, 0, CF(sender.timeout_ms),
-     "timeout of one outbound request attempt"},
-    {"sender", "max_attempts", KT_INT, 1, 100, "5", NULL, 0, CF(sender.max_attempts),
-     "attempts before an outbound message is given up"},
+    {"sender", "timeout_ms", KT_INT, 100, 120000, "20000", NULL, 0, CF(sender.timeout_ms),
+     "timeout of one outbound request attempt; keep it above the provider's slowest answer (an "
+     "attempt that times out may still have been delivered, and is sent again)"},
+    {"sender", "max_attempts", KT_INT, 0, 100000, "0", NULL, 0, CF(sender.max_attempts),
+     "attempts before an outbound message goes to the dead-letter stream; 0 = no cap, it is "
+     "retried while still useful (WhatsApp 24 h after the citizen's message, else retry_window_s)"},
     {"sender", "max_in_flight", KT_INT, 1, 10000, "64", NULL, 0, CF(sender.max_in_flight),
      "concurrent outbound requests per worker"},
     {"sender", "backoff_min_ms", KT_INT, 1, 3600000, "500", NULL, 0, CF(sender.backoff_min_ms),
      "first retry delay (doubles per attempt, jittered)"},
     {"sender", "backoff_max_ms", KT_INT, 1, 3600000, "30000", NULL, 0, CF(sender.backoff_max_ms),
      "largest retry delay (>= backoff_min_ms)"},
+    {"sender", "retry_after_max_ms", KT_INT, 1000, 3600000, "600000", NULL, 0,
+     CF(sender.retry_after_max_ms),
+     "longest provider Retry-After honoured (it holds the whole channel that long)"},
+    {"sender", "retry_window_s", KT_INT, 60, 2592000, "86400", NULL, 0, CF(sender.retry_window_s),
+     "SMS (non-WhatsApp) replies are retried this long after they were committed, then go to the "
+     "dead-letter stream"},
+    {"sender", "lease_ms", KT_INT, 1000, 600000, "30000", NULL, 0, CF(sender.lease_ms),
+     "a reply's lease: one worker owns it and renews it every lease_ms/3; after a crash another "
+     "worker takes it over once it expired; at least timeout_ms + 5000"},
+    {"sender", "breaker_failures", KT_INT, 1, 10000, "5", NULL, 0, CF(sender.breaker_failures),
+     "consecutive transient failures of a channel that open its circuit breaker"},
+    {"sender", "breaker_open_ms", KT_INT, 100, 3600000, "5000", NULL, 0, CF(sender.breaker_open_ms),
+     "first open period of a breaker; then one probe; doubles per failed probe up to "
+     "backoff_max_ms"},
 
     {CHANNEL_SECTION, "type", KT_ENUM, 0, 0, NULL, "whatsapp|twilio", KF_REQUIRED, CH(type),
      "handler type; the section name <name> gives the route /webhooks/<name>"},
@@ -698,6 +714,17 @@ static void validate(struct loader *ld)
                  k->name, var);
             free(var);
         }
+    }
+    if (!ld->failed && c->sender.lease_ms < c->sender.timeout_ms + 5000) {
+        const struct key *k = find_key("sender", "lease_ms", 0);
+        if (!ld->origin[k - keys])
+            k = find_key("sender", "timeout_ms", 0);
+        char *where = origin_text(ld, ld->origin[k - keys], "sender", k->name, 0);
+        fail(ld,
+             "%s: [sender] %s: lease_ms must be at least timeout_ms + 5000 (a lease never "
+             "expires during a request)",
+             where, k->name);
+        free(where);
     }
     if (!ld->failed && c->sender.backoff_min_ms > c->sender.backoff_max_ms) {
         const struct key *k = find_key("sender", "backoff_max_ms", 0);

@@ -79,11 +79,16 @@ struct config {
         int officer_messages_per_window; /* registry officers' numbers; 0 = no limit */
     } limits;
     struct {
-        int timeout_ms;     /* 10000 per attempt */
-        int max_attempts;   /* 5 */
-        int max_in_flight;  /* 64 per worker */
-        int backoff_min_ms; /* 500 */
-        int backoff_max_ms; /* 30000 */
+        int timeout_ms;         /* 30000 per attempt */
+        int max_attempts;       /* 0: no cap, the useful window decides */
+        int max_in_flight;      /* 64 per worker */
+        int backoff_min_ms;     /* 500 */
+        int backoff_max_ms;     /* 30000 */
+        int retry_after_max_ms; /* 600000 */
+        int retry_window_s;     /* 86400: non-WhatsApp replies */
+        int lease_ms;           /* 15000 */
+        int breaker_failures;   /* 5 */
+        int breaker_open_ms;    /* 5000 */
     } sender;
     struct sr_channel_conf *channels;
     size_t n_channels;

@@ -8,11 +8,13 @@
  *   suara token create|list|revoke ...  API and feed tokens (see cli_token.h)
  *   suara stats response-times|...      statistics in the terminal (see cli_stats.h)
  *   suara privacy purge NUMBER          erase a citizen's data on request (see cli_privacy.h)
+ *   suara outbox list|retry|drop ...    the dead-letter stream of replies (see cli_outbox.h)
  * Serving: load config, open the evaluation store and the officer registry, load the dialogs,
  * start the writer and the workers, then wait for SIGTERM / SIGINT and drain.
  */
 #include "api.h"
 #include "app.h"
+#include "cli_outbox.h"
 #include "cli_privacy.h"
 #include "cli_stats.h"
 #include "cli_token.h"
@@ -48,7 +50,8 @@ static int usage(void)
                     "       suara config-help\n"
                     "       suara token create|list|revoke ... -c FILE\n"
                     "       suara stats response-times|satisfaction|complaints ... -c FILE\n"
-                    "       suara privacy purge [--pseudonym] [--json] NUMBER|PSEUDONYM -c FILE\n");
+                    "       suara privacy purge [--pseudonym] [--json] NUMBER|PSEUDONYM -c FILE\n"
+                    "       suara outbox list [--json] | retry ID | drop ID -c FILE\n");
     return 2;
 }
 
@@ -353,6 +356,8 @@ int main(int argc, char **argv)
         return cmd_sub(argc, argv, cli_stats);
     if (argc > 1 && strcmp(argv[1], "privacy") == 0)
         return cmd_sub(argc, argv, cli_privacy);
+    if (argc > 1 && strcmp(argv[1], "outbox") == 0)
+        return cmd_sub(argc, argv, cli_outbox);
     struct opts o = {0};
     if (parse_opts(argc, argv, &o) < 0)
         return usage();

@@ -44,6 +44,8 @@ static const char *const send_outcomes[] = {"ok", "retry", "failed", "opted_out"
 static const char *const limited_actions[] = {"told", "ignored"};
 static const char *const refusals[] = {"per_address", "total", "other"};
 static const char *const conn_phases[] = {"header", "body", "idle", "other"};
+static const char *const repeat_reasons[] = {"crash", "timeout", "other"};
+static const char *const breaker_moves[] = {"open", "closed", "other"};
 static const char *const dialog_outcomes[] = {
 #define M_OUTCOME(name, text) text,
     DIALOG_OUTCOMES(M_OUTCOME)
@@ -70,6 +72,7 @@ enum gauge {
     G_WRITER_APPLIED,
     G_WRITER_LAG_MS,
     G_CONNECTIONS_OPEN,
+    G_OUTBOX_DEAD,
     G__COUNT
 };
 
@@ -85,6 +88,9 @@ struct metrics {
     atomic_ullong dialog[ARRAY_LEN(dialog_outcomes)];
     atomic_ullong refused[ARRAY_LEN(refusals)];
     atomic_ullong timed_out[ARRAY_LEN(conn_phases)];
+    atomic_ullong dead_total;
+    atomic_ullong repeated[ARRAY_LEN(repeat_reasons)];
+    atomic_ullong breaker[ARRAY_LEN(breaker_moves)];
     atomic_ullong rtt_count[N_BUCKETS]; /* per bucket, not cumulative; summed when rendered */
     atomic_ullong rtt_sum_ns;
     atomic_llong gauges[G__COUNT];
@@ -220,6 +226,26 @@ void metrics_set_writer(struct metrics *m, unsigned long long applied, long long
     gauge_set(m, G_WRITER_APPLIED,
               applied > (unsigned long long)LLONG_MAX ? LLONG_MAX : (long long)applied);
     gauge_set(m, G_WRITER_LAG_MS, lag_ms);
+}
+
+void metrics_set_dead_letters(struct metrics *m, long long dead_letters)
+{
+    gauge_set(m, G_OUTBOX_DEAD, dead_letters);
+}
+
+void metrics_reply_dead(struct metrics *m)
+{
+    inc(&m->dead_total);
+}
+
+void metrics_reply_repeated(struct metrics *m, const char *reason)
+{
+    inc(&m->repeated[name_index(repeat_reasons, ARRAY_LEN(repeat_reasons), reason)]);
+}
+
+void metrics_breaker(struct metrics *m, const char *to)
+{
+    inc(&m->breaker[name_index(breaker_moves, ARRAY_LEN(breaker_moves), to)]);
 }
 
 void metrics_connection_refused(struct metrics *m, const char *reason)
@@ -383,6 +409,21 @@ static void render_timed_out(struct metrics *m, const struct metric_def *d, stru
     render_labelled(d, b, m->timed_out, "phase", conn_phases, ARRAY_LEN(conn_phases));
 }
 
+static void render_dead_total(struct metrics *m, const struct metric_def *d, struct buf *b)
+{
+    buf_printf(b, "%s %llu\n", d->name, load(&m->dead_total));
+}
+
+static void render_repeated(struct metrics *m, const struct metric_def *d, struct buf *b)
+{
+    render_labelled(d, b, m->repeated, "reason", repeat_reasons, ARRAY_LEN(repeat_reasons) - 1);
+}
+
+static void render_breaker(struct metrics *m, const struct metric_def *d, struct buf *b)
+{
+    render_labelled(d, b, m->breaker, "to", breaker_moves, ARRAY_LEN(breaker_moves) - 1);
+}
+
 static void render_rtt(struct metrics *m, const struct metric_def *d, struct buf *b)
 {
     unsigned long long cum = 0;
@@ -431,6 +472,19 @@ static const struct metric_def metric_defs[] = {
      G_OUTBOX_PENDING},
     {"suara_outbox_lag", "gauge", "Outbox entries not yet delivered to the sender group.", "",
      render_gauge, G_OUTBOX_LAG},
+    {"suara_outbox_dead", "gauge",
+     "Replies in the dead-letter stream (not delivered within their useful window); see "
+     "suara outbox list.",
+     "", render_gauge, G_OUTBOX_DEAD},
+    {"suara_outbox_dead_total", "counter", "Replies this process moved to the dead-letter stream.",
+     "", render_dead_total},
+    {"suara_replies_possibly_repeated_total", "counter",
+     "Replies sent again although an earlier attempt may have reached the provider, by reason "
+     "(crash: a worker died between the provider's answer and recording it; timeout: an attempt "
+     "got no answer).",
+     "reason", render_repeated},
+    {"suara_sender_breaker_transitions_total", "counter",
+     "Per-channel circuit breakers of the sender opening and closing.", "to", render_breaker},
     {"suara_events_pending", "gauge", "Events delivered to the writer but not yet acknowledged.",
      "", render_gauge, G_EVENTS_PENDING},
     {"suara_events_lag", "gauge", "Events not yet delivered to the writer group.", "", render_gauge,

@@ -33,6 +33,14 @@ void metrics_redis_rtt(struct metrics *m, double seconds);
 void metrics_set_backlog(struct metrics *m, long long outbox_pending, long long outbox_lag,
                          long long events_pending, long long events_lag);
 void metrics_set_writer(struct metrics *m, unsigned long long applied, long long lag_ms);
+/* The outbound side. dead_letters: length of the dead-letter stream (a gauge). */
+void metrics_set_dead_letters(struct metrics *m, long long dead_letters);
+void metrics_reply_dead(struct metrics *m); /* a reply went to the dead-letter stream */
+/* A reply sent again though it may have left already. reason: "crash" (a previous owner's
+ * sending mark), "timeout" (an attempt without an answer). */
+void metrics_reply_repeated(struct metrics *m, const char *reason);
+/* A channel's circuit breaker changed. to: "open", "closed". */
+void metrics_breaker(struct metrics *m, const char *to);
 /* Connection guard. reason: "per_address", "total"; phase: "header", "body", "idle". */
 void metrics_connection_refused(struct metrics *m, const char *reason);
 void metrics_connection_timed_out(struct metrics *m, const char *phase);

@@ -36,12 +36,27 @@ static void on_send_outcome(void *ud, const char *channel, enum sr_send_outcome 
         metrics_message_out(w->app->metrics, ch->index, names[o]);
 }
 
+static void on_send_note(void *ud, const char *channel, enum sender_note n)
+{
+    struct worker *w = ud;
+    struct metrics *m = w->app->metrics;
+    (void)channel;
+    if (n == SENDER_NOTE_DEAD)
+        metrics_reply_dead(m);
+    else if (n == SENDER_NOTE_REPEAT_CRASH || n == SENDER_NOTE_REPEAT_TIMEOUT)
+        metrics_reply_repeated(m, n == SENDER_NOTE_REPEAT_CRASH ? "crash" : "timeout");
+    else
+        metrics_breaker(m, n == SENDER_NOTE_BREAKER_OPEN ? "open" : "closed");
+}
+
 static void on_backlog(void *ud, enum sr_err err, const struct store_backlog *b)
 {
     struct worker *w = ud;
-    if (err == SR_E_OK)
+    if (err == SR_E_OK) {
         metrics_set_backlog(w->app->metrics, b->outbox_pending, b->outbox_lag, b->events_pending,
                             b->events_lag);
+        metrics_set_dead_letters(w->app->metrics, b->outbox_dead);
+    }
 }
 
 static void on_closed_handle(uv_handle_t *h)
@@ -470,10 +485,15 @@ static int start_parts(struct worker *w, struct sr_errbuf *eb)
         .max_in_flight = cfg->sender.max_in_flight,
         .backoff_min_ms = cfg->sender.backoff_min_ms,
         .backoff_max_ms = cfg->sender.backoff_max_ms,
+        .retry_after_max_ms = cfg->sender.retry_after_max_ms,
         .block_ms = 1000,
-        .claim_idle_ms = 60000,
+        .lease_ms = cfg->sender.lease_ms, /* others' entries are looked at after one lease */
+        .retry_window_s = cfg->sender.retry_window_s,
+        .breaker_failures = cfg->sender.breaker_failures,
+        .breaker_open_ms = cfg->sender.breaker_open_ms,
         .id_key = cfg->privacy.citizen_hash_key,
         .on_outcome = on_send_outcome,
+        .on_note = on_send_note,
         .on_outcome_ud = w,
     };
     w->sender = sender_start(&w->loop, w->store, cfg->channels, cfg->n_channels, &snd, eb);

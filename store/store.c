@@ -380,6 +380,10 @@ static void select_reply(struct store_req *q, const redisReply *r)
         c->ready = 1;
         c->group_ready = 0;
         c->backoff_ms = 0;
+        /* a read lost with the old connection left entries pending for this consumer: read them
+         * again (the sender skips the ones it is still working on) */
+        if (c->id == STORE_CONN_BLOCK)
+            q->s->outbox_own_read = 0;
         if (c->id == STORE_CONN_SUB)
             store_feed_ready(c);
     }

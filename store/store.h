@@ -12,6 +12,12 @@
  *   <p>outbox                      stream of reply JSON (field "r"), group "sender"
  *   <p>expiry                      zset: member "<channel>\x1f<sender>", score expires_at_ms
  *   <p>sent:<outbox entry id>      marker that a reply left, TTL dedupe_ttl_s
+ *   <p>lease:<outbox entry id>     owner of the one job working on a reply, PX lease_ms,
+ *                                  renewed by the owner while it retries
+ *   <p>sending:<outbox entry id>   owner; set before a provider request, removed with the
+ *                                  entry: found by a new owner, the reply may have left already
+ *   <p>outbox:dead                 dead-letter stream {r: reply JSON, from: outbox entry id,
+ *                                  why: reason, at: epoch ms}: replies no longer worth retrying
  *   <p>complaint:<ticket>          hash {v: version, s: complaint JSON} (no TTL while open;
  *                                  closed: session_ttl_s; after the number is removed at most
  *                                  complaint_record_ttl_s)
@@ -207,17 +213,70 @@ struct store_outbox_entry {
 };
 typedef void store_outbox_cb(void *ud, enum sr_err err, const struct store_outbox_entry *e,
                              size_t n);
-/* On the block connection: first this consumer's own pending entries, then entries idle longer
- * than claim_idle_ms in other consumers (XAUTOCLAIM), then new ones (XREADGROUP ... BLOCK
+/* On the block connection: first this consumer's own pending entries (once per connection),
+ * then entries idle longer than claim_idle_ms in any consumer (XAUTOCLAIM; whether one may be
+ * worked on is the lease's decision, store_outbox_lease), then new ones (XREADGROUP ... BLOCK
  * block_ms). Creates the group if missing. n = 0 after a timeout. */
 void store_outbox_read(struct store *s, const char *consumer, size_t max, int block_ms,
                        int claim_idle_ms, store_outbox_cb *cb, void *ud);
 
 typedef void store_done_cb(void *ud, enum sr_err err);
 /* Atomically (Lua): sets the sent marker (if sent), XACKs and deletes the entry, XADDs the
- * outcome event. The outbox thus holds only replies not yet done. */
+ * outcome event, removes the entry's lease and sending mark. The outbox thus holds only replies
+ * not yet done. */
 void store_outbox_done(struct store *s, const char *entry_id, int sent, const char *event_json,
                        store_done_cb *cb, void *ud);
+/* The same step for a reply given up while still worth sending (its useful window closed): the
+ * reply JSON is also XADDed to <p>outbox:dead with reason (borrowed strings). */
+void store_outbox_dead(struct store *s, const char *entry_id, const char *reply_json,
+                       const char *reason, const char *event_json, store_done_cb *cb, void *ud);
+
+/* ---- the one job per reply: leases ---- */
+
+enum store_lease_mode {
+    STORE_LEASE_ACQUIRE, /* take a free, expired or own lease */
+    STORE_LEASE_RENEW,   /* extend it while waiting for the next attempt */
+    STORE_LEASE_SEND,    /* extend it and write the durable sending mark: a request follows */
+    STORE_LEASE_CLEAR    /* extend it and remove the sending mark: the attempt surely failed */
+};
+enum store_lease_result {
+    STORE_LEASE_OK,    /* the lease is the owner's for lease_ms */
+    STORE_LEASE_SENT,  /* the owner's, but a sent marker exists: only ack it */
+    STORE_LEASE_OTHER, /* another owner's live lease: leave the entry alone */
+    STORE_LEASE_GONE   /* the entry left the outbox (done elsewhere): drop the job */
+};
+/* was_sending: whether a sending mark existed before this call, and whose (with ACQUIRE: a
+ * previous owner may have sent the reply and not recorded it yet, or died before it could). */
+enum { STORE_MARK_NONE, STORE_MARK_OWN, STORE_MARK_OTHER };
+typedef void store_lease_cb(void *ud, enum sr_err err, enum store_lease_result r, int was_sending);
+/* One Lua step on <p>lease:<entry_id> (see enum store_lease_mode); also XCLAIMs the entry for
+ * consumer so its idle time in the group restarts. owner and consumer are borrowed. */
+void store_outbox_lease(struct store *s, const char *entry_id, const char *owner,
+                        const char *consumer, int lease_ms, enum store_lease_mode mode,
+                        store_lease_cb *cb, void *ud);
+
+/* ---- the dead-letter stream (store_dead.c) ---- */
+
+struct store_dead_item {
+    const char *id;   /* dead-letter entry id */
+    const char *json; /* reply JSON */
+    size_t len;
+    const char *from; /* the outbox entry id it had */
+    const char *why;  /* reason given by the sender */
+    int64_t at_ms;
+};
+typedef void store_dead_cb(void *ud, enum sr_err err, const struct store_dead_item *items,
+                           size_t n);
+/* Up to max dead letters, oldest first, from after_id (exclusive; NULL/"" = the start). */
+void store_dead_list(struct store *s, const char *after_id, size_t max, store_dead_cb *cb,
+                     void *ud);
+/* new_id: the new outbox entry id, or NULL when the dead letter did not exist (n = 0). */
+typedef void store_dead_retry_cb(void *ud, enum sr_err err, const char *new_id);
+/* Queues a dead letter again: its reply goes to the outbox as a new entry with a fresh useful
+ * window ("in_at" removed), and leaves the dead-letter stream, in one step. */
+void store_dead_retry(struct store *s, const char *dead_id, store_dead_retry_cb *cb, void *ud);
+/* Removes a dead letter for good. new_id is unused (NULL); err SR_E_NOT_FOUND if absent. */
+void store_dead_drop(struct store *s, const char *dead_id, store_dead_retry_cb *cb, void *ud);
 
 /* ---- privacy retention (store_privacy.c) ---- */
 
@@ -255,6 +314,7 @@ void store_aof_rewrite_due(struct store *s, int interval_s, store_aof_cb *cb, vo
 struct store_backlog {
     long long outbox_len, outbox_pending, outbox_lag;
     long long events_len, events_pending, events_lag;
+    long long outbox_dead; /* entries in <p>outbox:dead */
 };
 typedef void store_backlog_cb(void *ud, enum sr_err err, const struct store_backlog *b);
 void store_backlog(struct store *s, store_backlog_cb *cb, void *ud);

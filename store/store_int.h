@@ -27,6 +27,8 @@ enum store_script {
     STORE_LUA_CLAIM_SLA,
     STORE_LUA_CLAIM_SCRUB,
     STORE_LUA_FORGET,
+    STORE_LUA_LEASE,
+    STORE_LUA_DEAD_RETRY,
     STORE_LUA__COUNT
 };
 extern const char *const store_lua_src[STORE_LUA__COUNT];
@@ -55,6 +57,9 @@ union store_user_cb {
     store_sla_cb *sla;
     store_scrub_cb *scrub;
     store_aof_cb *aof;
+    store_lease_cb *lease;
+    store_dead_cb *dead;
+    store_dead_retry_cb *dead_retry;
 };
 
 struct store_req {
@@ -99,7 +104,7 @@ struct store {
     struct store_req *fail_head, *fail_tail;
     char sha[STORE_LUA__COUNT][48];
     char *claim_cursor;     /* XAUTOCLAIM cursor, owned */
-    int outbox_own_read;    /* own pending entries were read once (start-up recovery) */
+    int outbox_own_read;    /* own pending entries were read on this block connection */
     store_feed_cb *feed_cb; /* live feed subscriber, NULL if none */
     void *feed_ud;
     int closing;

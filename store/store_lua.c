@@ -221,18 +221,53 @@ static const char lua_forget[] =
     "end\n"
     "return 1\n";
 
-/* KEYS: sent marker, outbox, events. ARGV: sent 0/1, dedupe_ttl_s, entry id, has_event 0/1,
- * event. XACK first: when the entry was already acked, its outcome event was already written
- * (same script), so a repeated done writes nothing but the marker. The entry is deleted with its
- * acknowledgement, so the outbox holds only replies still to send. Returns the XACK count. */
+/* KEYS: sent marker, outbox, events, lease, sending mark [, dead letter]. ARGV: sent 0/1,
+ * dedupe_ttl_s, entry id, has_event 0/1, event [, reply JSON, reason, at_ms]. XACK first: when
+ * the entry was already acked, its outcome event was already written (same script), so a
+ * repeated done writes nothing but the marker. The entry is deleted with its acknowledgement, so
+ * the outbox holds only replies still to send; with a dead-letter key the reply is copied to the
+ * dead-letter stream in the same step. The lease and the sending mark go with the entry.
+ * Returns the XACK count. */
 static const char lua_done[] =
     "local acked = redis.call('XACK', KEYS[2], 'sender', ARGV[3])\n"
     "if acked == 1 then redis.call('XDEL', KEYS[2], ARGV[3]) end\n"
     "if ARGV[1] == '1' then redis.call('SET', KEYS[1], '1', 'EX', ARGV[2]) end\n"
     "if acked == 1 and ARGV[4] == '1' then redis.call('XADD', KEYS[3], '*', 'e', ARGV[5]) end\n"
+    "if acked == 1 and #KEYS > 5 then\n"
+    "  redis.call('XADD', KEYS[6], '*', 'r', ARGV[6], 'from', ARGV[3], 'why', ARGV[7], 'at',\n"
+    "             ARGV[8])\n"
+    "end\n"
+    "redis.call('DEL', KEYS[4], KEYS[5])\n"
     "return acked\n";
 
-/* KEYS: outbox, events. Returns {outbox len, pending, lag, events len, pending, lag}; a missing
+/* KEYS: lease, sending mark, sent marker, outbox. ARGV: owner, lease_ms, entry id, mode
+ * ("a" acquire, "r" renew, "s" before a send: also sets the sending mark, "c" after a sure
+ * non-delivery: clears it), consumer, sending_ttl_s. The entry must still be in the outbox and
+ * its lease free, expired or the owner's; then the lease is (re)set and the entry claimed for the
+ * consumer in the group (resetting its idle time, so nobody's XAUTOCLAIM looks at it while the
+ * lease is renewed). Returns {"gone"|"other"|"sent"|"ok", the sending mark's owner or ""}. */
+static const char lua_lease[] =
+    "if #redis.call('XRANGE', KEYS[4], ARGV[3], ARGV[3]) == 0 then return {'gone', ''} end\n"
+    "local cur = redis.call('GET', KEYS[1])\n"
+    "if cur and cur ~= ARGV[1] then return {'other', ''} end\n"
+    "local was = redis.call('GET', KEYS[2]) or ''\n"
+    "local sent = redis.call('EXISTS', KEYS[3])\n"
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+    "redis.pcall('XCLAIM', KEYS[4], 'sender', ARGV[5], 0, ARGV[3], 'JUSTID')\n"
+    "if sent == 1 then return {'sent', was} end\n"
+    "if ARGV[4] == 's' then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[6])\n"
+    "elseif ARGV[4] == 'c' then redis.call('DEL', KEYS[2]) end\n"
+    "return {'ok', was}\n";
+
+/* KEYS: dead letter, outbox. ARGV: dead entry id, reply JSON to queue again. Moves one
+ * dead-lettered reply back to the outbox (a new entry) if it is still there. Returns the new
+ * outbox entry id, or false. */
+static const char lua_dead_retry[] =
+    "if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return false end\n"
+    "return redis.call('XADD', KEYS[2], '*', 'r', ARGV[2])\n";
+
+/* KEYS: outbox, events, dead letter. Returns {outbox len, pending, lag, events len, pending, lag,
+ * dead letters}; a missing
  * stream or group counts as zeros, an unknown lag (nil in XINFO) as 0. */
 static const char lua_backlog[] =
     "local function one(stream, group)\n"
@@ -249,12 +284,18 @@ static const char lua_backlog[] =
     "end\n"
     "local a, b, c = one(KEYS[1], 'sender')\n"
     "local d, e, f = one(KEYS[2], 'writer')\n"
-    "return {a, b, c, d, e, f}\n";
+    "return {a, b, c, d, e, f, redis.call('XLEN', KEYS[3])}\n";
 
 const char *const store_lua_src[STORE_LUA__COUNT] = {
-    [STORE_LUA_LOAD] = lua_load,           [STORE_LUA_COMMIT] = lua_commit,
-    [STORE_LUA_CLAIM] = lua_claim,         [STORE_LUA_DONE] = lua_done,
-    [STORE_LUA_BACKLOG] = lua_backlog,     [STORE_LUA_COMPLAINT] = lua_complaint,
-    [STORE_LUA_CLAIM_SLA] = lua_claim_sla, [STORE_LUA_CLAIM_SCRUB] = lua_claim_scrub,
+    [STORE_LUA_LOAD] = lua_load,
+    [STORE_LUA_COMMIT] = lua_commit,
+    [STORE_LUA_CLAIM] = lua_claim,
+    [STORE_LUA_DONE] = lua_done,
+    [STORE_LUA_BACKLOG] = lua_backlog,
+    [STORE_LUA_COMPLAINT] = lua_complaint,
+    [STORE_LUA_CLAIM_SLA] = lua_claim_sla,
+    [STORE_LUA_CLAIM_SCRUB] = lua_claim_scrub,
     [STORE_LUA_FORGET] = lua_forget,
+    [STORE_LUA_LEASE] = lua_lease,
+    [STORE_LUA_DEAD_RETRY] = lua_dead_retry,
 };

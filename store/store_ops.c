@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* "<prefix><a><b>[:<c>]" in one allocation (no printf: keys are built ~8 times a message). */
 static char *key(struct store *s, const char *a, const char *b, const char *c)
@@ -297,8 +298,9 @@ static void done_reply(struct store_req *q, const redisReply *r)
 
 static const struct store_req_ops done_ops = {"outbox_done", done_reply, done_fail};
 
-void store_outbox_done(struct store *s, const char *entry_id, int sent, const char *event_json,
-                       store_done_cb *cb, void *ud)
+/* Common part of done and dead: see lua_done for the layout. reply_json NULL = not dead. */
+static void outbox_finish(struct store *s, const char *entry_id, int sent, const char *event_json,
+                          const char *reply_json, const char *reason, store_done_cb *cb, void *ud)
 {
     struct store_req *q = store_req_new(s, &done_ops, STORE_CONN_CMD, ud);
     q->cb.done = cb;
@@ -307,15 +309,106 @@ void store_outbox_done(struct store *s, const char *entry_id, int sent, const ch
         return;
     }
     q->script = STORE_LUA_DONE;
-    store_req_arg_str(q, "3");
+    store_req_arg_str(q, reply_json ? "6" : "5");
     store_req_arg_take(q, key(s, "sent:", entry_id, NULL));
     store_req_arg_take(q, key(s, "outbox", NULL, NULL));
     store_req_arg_take(q, key(s, "events", NULL, NULL));
+    store_req_arg_take(q, key(s, "lease:", entry_id, NULL));
+    store_req_arg_take(q, key(s, "sending:", entry_id, NULL));
+    if (reply_json)
+        store_req_arg_take(q, key(s, "outbox:dead", NULL, NULL));
     store_req_arg_str(q, sent ? "1" : "0");
     store_req_arg_ll(q, s->conf.dedupe_ttl_s);
     store_req_arg_str(q, entry_id);
     store_req_arg_str(q, event_json ? "1" : "0");
     store_req_arg_str(q, event_json ? event_json : "");
+    if (reply_json) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        store_req_arg_str(q, reply_json);
+        store_req_arg_str(q, reason ? reason : "");
+        store_req_arg_ll(q, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    }
+    store_req_send(q);
+}
+
+void store_outbox_done(struct store *s, const char *entry_id, int sent, const char *event_json,
+                       store_done_cb *cb, void *ud)
+{
+    outbox_finish(s, entry_id, sent, event_json, NULL, NULL, cb, ud);
+}
+
+void store_outbox_dead(struct store *s, const char *entry_id, const char *reply_json,
+                       const char *reason, const char *event_json, store_done_cb *cb, void *ud)
+{
+    outbox_finish(s, entry_id, 0, event_json, reply_json ? reply_json : "", reason, cb, ud);
+}
+
+/* ---- outbox leases ---- */
+
+static void lease_fail(struct store_req *q, enum sr_err err)
+{
+    q->cb.lease(q->ud, err, STORE_LEASE_GONE, 0);
+    store_req_finish(q);
+}
+
+static void lease_reply(struct store_req *q, const redisReply *r)
+{
+    static const char *const names[] = {
+        [STORE_LEASE_OK] = "ok",
+        [STORE_LEASE_SENT] = "sent",
+        [STORE_LEASE_OTHER] = "other",
+        [STORE_LEASE_GONE] = "gone",
+    };
+    if (r->type == REDIS_REPLY_ERROR) {
+        lease_fail(q, store_reply_err(q, r));
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
+        lease_fail(q, SR_E_INTERNAL);
+        return;
+    }
+    const char *mark = r->element[1]->str, *owner = q->argv[5]; /* see store_outbox_lease */
+    int was = !mark[0]                   ? STORE_MARK_NONE
+              : strcmp(mark, owner) == 0 ? STORE_MARK_OWN
+                                         : STORE_MARK_OTHER;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(r->element[0]->str, names[i]) == 0) {
+            q->cb.lease(q->ud, SR_E_OK, (enum store_lease_result)i, was);
+            store_req_finish(q);
+            return;
+        }
+    }
+    lease_fail(q, SR_E_INTERNAL);
+}
+
+static const struct store_req_ops lease_ops = {"outbox_lease", lease_reply, lease_fail};
+
+void store_outbox_lease(struct store *s, const char *entry_id, const char *owner,
+                        const char *consumer, int lease_ms, enum store_lease_mode mode,
+                        store_lease_cb *cb, void *ud)
+{
+    static const char *const modes[] = {"a", "r", "s", "c"};
+    struct store_req *q = store_req_new(s, &lease_ops, STORE_CONN_CMD, ud);
+    q->cb.lease = cb;
+    if (!entry_id || !entry_id[0] || !owner || !owner[0] || !consumer || !consumer[0] ||
+        lease_ms <= 0 || (unsigned)mode > STORE_LEASE_CLEAR) {
+        store_req_fail_later(q, SR_E_INVALID);
+        return;
+    }
+    q->script = STORE_LUA_LEASE;
+    store_req_arg_str(q, "4");
+    store_req_arg_take(q, key(s, "lease:", entry_id, NULL));
+    store_req_arg_take(q, key(s, "sending:", entry_id, NULL));
+    store_req_arg_take(q, key(s, "sent:", entry_id, NULL));
+    store_req_arg_take(q, key(s, "outbox", NULL, NULL));
+    store_req_arg_str(q, owner);
+    store_req_arg_ll(q, lease_ms);
+    store_req_arg_str(q, entry_id);
+    store_req_arg_str(q, modes[mode]);
+    store_req_arg_str(q, consumer);
+    store_req_arg_ll(q, s->conf.dedupe_ttl_s);
     store_req_send(q);
 }
 
@@ -333,13 +426,14 @@ static void backlog_reply(struct store_req *q, const redisReply *r)
         backlog_fail(q, store_reply_err(q, r));
         return;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 6) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 7) {
         backlog_fail(q, SR_E_INTERNAL);
         return;
     }
     struct store_backlog b = {
         store_reply_ll(r->element[0]), store_reply_ll(r->element[1]), store_reply_ll(r->element[2]),
         store_reply_ll(r->element[3]), store_reply_ll(r->element[4]), store_reply_ll(r->element[5]),
+        store_reply_ll(r->element[6]),
     };
     q->cb.backlog(q->ud, SR_E_OK, &b);
     store_req_finish(q);
@@ -352,8 +446,9 @@ void store_backlog(struct store *s, store_backlog_cb *cb, void *ud)
     struct store_req *q = store_req_new(s, &backlog_ops, STORE_CONN_CMD, ud);
     q->cb.backlog = cb;
     q->script = STORE_LUA_BACKLOG;
-    store_req_arg_str(q, "2");
+    store_req_arg_str(q, "3");
     store_req_arg_take(q, key(s, "outbox", NULL, NULL));
     store_req_arg_take(q, key(s, "events", NULL, NULL));
+    store_req_arg_take(q, key(s, "outbox:dead", NULL, NULL));
     store_req_send(q);
 }

@@ -2,10 +2,11 @@
 /*
  * store_outbox_read: the sender's read of the outbox stream, on the block connection, as a
  * small state machine over one request: create the group (once per connection), then this
- * consumer's own pending entries (only on the first read), else entries idle in other consumers
- * (XAUTOCLAIM), else new entries (XREADGROUP BLOCK); finally one MGET of the <p>sent: markers of
- * the batch. Entries are copied out of each reply (hiredis frees a reply when its callback
- * returns).
+ * consumer's own pending entries (on the first read after each connect of the block connection:
+ * a read lost with a connection leaves its entries pending here), else entries idle in other
+ * consumers (XAUTOCLAIM; the sender takes them only when their lease expired), else new entries
+ * (XREADGROUP BLOCK); finally one MGET of the <p>sent: markers of the batch. Entries are copied out
+ * of each reply (hiredis frees a reply when its callback returns).
  */
 #include "store_int.h"
 
@@ -169,9 +170,10 @@ static void ob_sent_reply(struct store_req *q, const redisReply *r)
     ob_done(q);
 }
 
-/* This consumer's own pending entries are read once per store (recovery at start-up). After that
- * they are the caller's in-flight work: reading them again would race with store_outbox_done on
- * the other connection and hand out an entry whose reply is being acknowledged right now. */
+/* This consumer's own pending entries are read once per connection (recovery at start-up and
+ * after a reconnect). Otherwise they are the caller's in-flight work; an entry handed out while
+ * its done runs on the other connection is harmless: the sender skips its own jobs, and the
+ * lease step answers "gone" or "sent" for an entry already done. */
 static enum ob_stage after_group(struct store *s)
 {
     return s->outbox_own_read ? OB_CLAIM : OB_OWN;

@@ -19,6 +19,7 @@
 #include "tokens.h"
 
 #include <curl/curl.h>
+#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,12 +364,55 @@ static void test_openapi_matches_routes(void **state)
     json_decref(doc);
 }
 
+/* The dead-letter routes: admin only; list (numbers masked), drop, retry back to the outbox. */
+static void test_outbox_dead_letters(void **state)
+{
+    (void)state;
+    char sock[600];
+    snprintf(sock, sizeof(sock), "%s/redis.sock", E.dir);
+    redisContext *rc = redisConnectUnix(sock);
+    assert_true(rc && !rc->err);
+    const char *reply = "{\"channel\":\"sms\",\"to\":\"6281200000099\",\"text\":\"x\","
+                        "\"style\":\"text\",\"options\":[]}";
+    char ids[2][48];
+    for (int i = 0; i < 2; i++) {
+        redisReply *r = redisCommand(rc, "XADD e2e:outbox:dead * r %s from 1-%d why %s at 1", reply,
+                                     i, "not delivered within its useful window");
+        assert_int_equal(r->type, REDIS_REPLY_STRING);
+        snprintf(ids[i], sizeof(ids[i]), "%s", r->str);
+        freeReplyObject(r);
+    }
+    expect("GET", "/api/v1/outbox/dead", officer, 403, "forbidden");
+    expect("GET", "/api/v1/outbox/dead", supervisor, 403, NULL);
+    struct resp r = call("GET", "/api/v1/outbox/dead", admin, NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.body, "6281200000099")); /* masked */
+    json_t *o = json_of(&r);
+    resp_free(&r);
+    json_t *dead = json_object_get(o, "dead");
+    assert_true(json_array_size(dead) >= 2);
+    json_decref(o);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/outbox/dead/%s/drop", ids[0]);
+    expect("POST", path, officer, 403, NULL);
+    expect("POST", path, admin, 200, "\"dropped\":true");
+    expect("POST", path, admin, 404, "no such dead letter");
+    snprintf(path, sizeof(path), "/api/v1/outbox/dead/%s/retry", ids[1]);
+    expect("POST", path, admin, 200, "\"outbox_id\"");
+    expect("POST", path, admin, 404, NULL);
+    redisReply *n = redisCommand(rc, "XLEN e2e:outbox:dead");
+    assert_int_equal(n->integer, 0);
+    freeReplyObject(n);
+    redisFree(rc);
+}
+
 int main(void)
 {
     sr_mem_init();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_openapi_matches_routes),
+        cmocka_unit_test(test_outbox_dead_letters),
         cmocka_unit_test(test_tokens_and_roles),
         cmocka_unit_test(test_revoked_at_once),
         cmocka_unit_test(test_csv),

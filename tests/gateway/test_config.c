@@ -149,8 +149,11 @@ static void test_defaults(void **state)
     assert_string_equal(c->store.sqlite_path, "var/suara.db");
     assert_int_equal(c->dialog.session_idle_s, 1800);
     assert_string_equal(c->dialog.default_language, "id");
-    assert_int_equal(c->sender.timeout_ms, 10000);
-    assert_int_equal(c->sender.max_attempts, 5);
+    assert_int_equal(c->sender.timeout_ms, 20000); /* above a slow provider's answer */
+    assert_int_equal(c->sender.max_attempts, 0);   /* no cap: retried while useful */
+    assert_int_equal(c->sender.retry_window_s, 86400);
+    assert_int_equal(c->sender.lease_ms, 30000);
+    assert_int_equal(c->sender.breaker_failures, 5);
     assert_int_equal(c->sender.max_in_flight, 64);
     assert_int_equal(c->sender.backoff_min_ms, 500);
     assert_int_equal(c->sender.backoff_max_ms, 30000);

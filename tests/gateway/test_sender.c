@@ -6,18 +6,23 @@
  * the outbox with a plain synchronous XADD (field "r"), the sender runs until every entry is
  * acked, then the test checks what the provider saw and what was recorded in Redis:
  * delivery, retries on 503 and 429 (Retry-After spacing), permanent failures, opt-out, unknown
- * channels, already-sent entries, the max_in_flight bound.
+ * channels, already-sent entries, the max_in_flight bound; and the once-only delivery of issue
+ * 10: a provider outage longer than the old max_attempts window, the breaker, the dead-letter
+ * stream with `suara outbox retry|drop`, two workers on one reply, a reconnect with a lost read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "cli_outbox.h"
+#include "config.h"
 #include "sender.h"
 #include "sr_log.h"
 #include "sr_mem.h"
 #include "sr_types.h"
 #include "store.h"
+#include "store_int.h" /* store_conn_drop: a disconnect in the reconnect test */
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -253,8 +258,16 @@ struct env {
     char prefix[96];
     redisContext *rc;
     int outcomes[4];
+    int notes[5]; /* enum sender_note */
     int stopped;
 };
+
+static void on_note(void *ud, const char *channel, enum sender_note n)
+{
+    struct env *e = ud;
+    assert_non_null(channel);
+    e->notes[n]++;
+}
 
 static void on_outcome(void *ud, const char *channel, enum sr_send_outcome o)
 {
@@ -316,6 +329,7 @@ static void env_start(struct env *e, struct sender_conf *over)
     if (over)
         c = *over;
     c.on_outcome = on_outcome;
+    c.on_note = on_note;
     c.on_outcome_ud = e;
     e->sender = sender_start(&e->loop, e->store, e->ch, 2, &c, &eb);
     assert_non_null(e->sender);
@@ -770,6 +784,320 @@ static void test_redis_unreachable(void **state)
     env_finish(&e); /* and it still stops cleanly */
 }
 
+/* ---- once-only delivery (issue 10) ---- */
+
+static size_t mock_count(int status) /* provider calls answered with status (0: all) */
+{
+    json_t *reqs = mock_requests();
+    size_t n = 0, i;
+    json_t *r;
+    json_array_foreach(reqs, i, r) n += status == 0 || jint(r, "status") == status;
+    json_decref(reqs);
+    return n;
+}
+
+static long long xlen(redisContext *rc, const char *prefix, const char *stream)
+{
+    redisReply *r = cmd(rc, "XLEN %s%s", prefix, stream);
+    long long n = r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+/* Runs e's loop until the mock has recorded at least n calls answered with status (bounded). */
+static void run_until_calls(struct env *e, size_t n, int status)
+{
+    uint64_t deadline = uv_hrtime() + 20ULL * 1000 * 1000 * 1000;
+    while (mock_count(status) < n) {
+        assert_true(uv_hrtime() < deadline);
+        uv_run(&e->loop, UV_RUN_ONCE);
+    }
+}
+
+/* Runs e's loop for ms milliseconds of monotonic time: a measuring window, not a wait for
+ * something to happen. */
+static void run_for(struct env *e, int ms)
+{
+    uint64_t until = uv_hrtime() + (uint64_t)ms * 1000 * 1000;
+    while (uv_hrtime() < until)
+        uv_run(&e->loop, UV_RUN_ONCE);
+}
+
+static int count_events(redisContext *rc, const char *prefix, const char *type)
+{
+    json_t *ev = events(rc, prefix);
+    int n = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(ev, i, r) n += strcmp(jstr(r, "type"), type) == 0;
+    json_decref(ev);
+    return n;
+}
+
+static struct sender_conf patient_conf(const char *consumer)
+{
+    return (struct sender_conf){.consumer = consumer,
+                                .timeout_ms = 3000,
+                                .max_attempts = 0, /* retried while useful */
+                                .max_in_flight = 8,
+                                .backoff_min_ms = 50,
+                                .backoff_max_ms = 200,
+                                .block_ms = 100,
+                                .breaker_failures = 1000, /* out of the way unless tested */
+                                .breaker_open_ms = 200};
+}
+
+/* The old sender gave up after max_attempts (4 here: well under a second); now the reply waits
+ * out the outage and arrives exactly once when the provider is back. */
+static void test_outage_then_delivered_once(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, "outage");
+    mock_reset("{\"fail_next\":100000,\"status\":503}");
+    char *id = outbox_add(e.rc, e.prefix, "sms", TW_TO, "sabar ya");
+    struct sender_conf c = patient_conf("test-w5");
+    c.breaker_failures = 3;
+    env_start(&e, &c);
+    run_until_calls(&e, 10, 503); /* far beyond 4 attempts */
+    assert_int_equal(count_events(e.rc, e.prefix, "reply_failed"), 0);
+    assert_int_equal(xlen(e.rc, e.prefix, "outbox:dead"), 0);
+    mock_reset(NULL); /* the provider is back */
+    env_run_until_acked(&e, id);
+    assert_int_equal(mock_count(0), 1);
+    assert_int_equal(mock_count(201), 1);
+    assert_int_equal(count_events(e.rc, e.prefix, "reply_sent"), 1);
+    assert_int_equal(exists(e.rc, e.prefix, "sent:", id), 1);
+    assert_int_equal(exists(e.rc, e.prefix, "lease:", id), 0); /* gone with the entry */
+    assert_int_equal(exists(e.rc, e.prefix, "sending:", id), 0);
+    assert_int_equal(e.notes[SENDER_NOTE_REPEAT_CRASH] + e.notes[SENDER_NOTE_REPEAT_TIMEOUT], 0);
+    env_finish(&e);
+    free(id);
+}
+
+/* Four replies during an outage: once the breaker is open only its probes reach the provider;
+ * a good probe closes it and every reply leaves once. */
+static void test_breaker_opens_and_closes(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, "breaker");
+    mock_reset("{\"fail_next\":100000,\"status\":503}");
+    char *ids[4];
+    for (int i = 0; i < 4; i++) {
+        char to[32];
+        snprintf(to, sizeof(to), "62812000000%02d", i + 30);
+        ids[i] = outbox_add(e.rc, e.prefix, "wa", to, "tunggu");
+    }
+    struct sender_conf c = patient_conf("test-w6");
+    c.breaker_failures = 2;
+    c.breaker_open_ms = 400;
+    c.backoff_max_ms = 400;
+    env_start(&e, &c);
+    uint64_t deadline = uv_hrtime() + 20ULL * 1000 * 1000 * 1000;
+    while (e.notes[SENDER_NOTE_BREAKER_OPEN] == 0) {
+        assert_true(uv_hrtime() < deadline);
+        uv_run(&e.loop, UV_RUN_ONCE);
+    }
+    size_t before = mock_count(0);
+    run_for(&e, 1600); /* without a breaker: 4 jobs x ~7 retries in this window */
+    size_t during = mock_count(0) - before;
+    print_message("breaker: %zu provider calls in 1.6 s of outage with 4 replies waiting\n",
+                  during);
+    assert_true(during <= 8); /* a probe every ~400 ms, plus stragglers in flight */
+    assert_int_equal(e.notes[SENDER_NOTE_BREAKER_CLOSED], 0);
+    mock_reset(NULL);
+    env_run_until_acked(&e, ids[3]);
+    for (int i = 0; i < 4; i++)
+        assert_false(exists(e.rc, e.prefix, "sent:", ids[i]) == 0);
+    assert_int_equal(mock_count(200), 4); /* each once */
+    assert_int_equal(e.notes[SENDER_NOTE_BREAKER_CLOSED], 1);
+    assert_int_equal(count_events(e.rc, e.prefix, "reply_sent"), 4);
+    env_finish(&e);
+    for (int i = 0; i < 4; i++)
+        free(ids[i]);
+}
+
+/* The dead letter of outbox entry `from` (its "from" field). */
+static char *dead_id(redisContext *rc, const char *prefix, const char *from)
+{
+    redisReply *r = cmd(rc, "XRANGE %soutbox:dead - +", prefix);
+    char *id = NULL;
+    for (size_t i = 0; i < r->elements && !id; i++) {
+        const redisReply *f = r->element[i]->element[1];
+        for (size_t k = 0; k + 1 < f->elements; k += 2)
+            if (strcmp(f->element[k]->str, "from") == 0 &&
+                strcmp(f->element[k + 1]->str, from) == 0)
+                id = sr_strdup(r->element[i]->element[0]->str);
+    }
+    freeReplyObject(r);
+    assert_non_null(id);
+    return id;
+}
+
+static int run_cli(struct env *e, const char *verb, const char *id)
+{
+    struct config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.redis.socket = getenv("SUARA_TEST_REDIS_SOCKET");
+    cfg.redis.prefix = e->prefix;
+    cfg.redis.dedupe_ttl_s = 604800;
+    cfg.redis.command_timeout_ms = 2000;
+    char *argv[] = {"outbox", (char *)verb, (char *)id, NULL};
+    return cli_outbox(&cfg, id ? 3 : 2, argv);
+}
+
+/* An SMS reply past its retry window goes to the dead-letter stream (not lost, not retried
+ * for ever); `suara outbox retry` queues it again and it is sent, `drop` removes one. */
+static void test_dead_letter_retry_drop(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, "dead");
+    mock_reset("{\"fail_next\":100000,\"status\":503}");
+    char *a = outbox_add(e.rc, e.prefix, "sms", TW_TO, "terlambat");
+    char *b = outbox_add(e.rc, e.prefix, "sms", TW_TO, "terlambat juga");
+    struct sender_conf c = patient_conf("test-w7");
+    c.retry_window_s = 1;
+    env_start(&e, &c);
+    env_run_until_acked(&e, b);
+    assert_int_equal(xlen(e.rc, e.prefix, "outbox"), 0);
+    assert_int_equal(xlen(e.rc, e.prefix, "outbox:dead"), 2);
+    assert_int_equal(e.notes[SENDER_NOTE_DEAD], 2);
+    assert_int_equal(count_events(e.rc, e.prefix, "reply_failed"), 2);
+    assert_int_equal(mock_count(201), 0);
+
+    char *da = dead_id(e.rc, e.prefix, a), *db = dead_id(e.rc, e.prefix, b);
+    assert_int_equal(run_cli(&e, "list", NULL), 0);
+    mock_reset(NULL); /* the provider is back */
+    assert_int_equal(run_cli(&e, "retry", da), 0);
+    assert_int_equal(run_cli(&e, "drop", db), 0);
+    assert_int_equal(run_cli(&e, "drop", db), 1); /* no longer there */
+    assert_int_equal(xlen(e.rc, e.prefix, "outbox:dead"), 0);
+    run_until_calls(&e, 1, 201);
+    uint64_t deadline = uv_hrtime() + 20ULL * 1000 * 1000 * 1000;
+    while (xlen(e.rc, e.prefix, "outbox") != 0 || count_events(e.rc, e.prefix, "reply_sent") != 1) {
+        assert_true(uv_hrtime() < deadline);
+        uv_run(&e.loop, UV_RUN_ONCE);
+    }
+    json_t *reqs = mock_requests();
+    assert_int_equal(json_array_size(reqs), 1);
+    assert_non_null(strstr(jstr(json_array_get(reqs, 0), "body"), "Body=terlambat"));
+    assert_null(strstr(jstr(json_array_get(reqs, 0), "body"), "juga")); /* the dropped one */
+    json_decref(reqs);
+    env_finish(&e);
+    free(a);
+    free(b);
+    free(da);
+    free(db);
+}
+
+static void on_stopped2(void *ud)
+{
+    (*(int *)ud)++;
+}
+
+/* Two workers, one reply retried for longer than claim_idle_ms: the second worker claims the
+ * idle entry but leaves it to the lease owner, so every attempt is made once and the reply
+ * leaves once. */
+static void test_two_workers_one_send(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, "twoworkers");
+    mock_reset("{\"fail_next\":8,\"status\":503}");
+    char *id = outbox_add(e.rc, e.prefix, "wa", WA_TO, "sekali saja");
+    struct sender_conf c = patient_conf("test-w8a");
+    c.backoff_min_ms = 150;
+    c.backoff_max_ms = 300;
+    c.claim_idle_ms = 100; /* the other worker looks at the entry every 100 ms */
+    c.lease_ms = 1500;
+    env_start(&e, &c);
+    struct sr_errbuf eb = {{0}};
+    struct store_conf sc;
+    store_conf_defaults(&sc);
+    sc.unix_socket = getenv("SUARA_TEST_REDIS_SOCKET");
+    sc.prefix = e.prefix;
+    struct store *st2 = store_new(&e.loop, &sc, &eb);
+    assert_non_null(st2);
+    c.consumer = "test-w8b";
+    struct sender *s2 = sender_start(&e.loop, st2, e.ch, 2, &c, &eb);
+    assert_non_null(s2);
+    env_run_until_acked(&e, id);
+    run_for(&e, 300); /* a late second send would show up here */
+    assert_int_equal(mock_count(200), 1);
+    assert_int_equal(mock_count(0), 9); /* 8 failures, 1 success: no attempt made twice */
+    assert_int_equal(count_events(e.rc, e.prefix, "reply_sent"), 1);
+    int stopped = 0;
+    sender_stop(s2, on_stopped2, &stopped);
+    uint64_t deadline = uv_hrtime() + 20ULL * 1000 * 1000 * 1000;
+    while (!stopped) {
+        assert_true(uv_hrtime() < deadline);
+        uv_run(&e.loop, UV_RUN_ONCE);
+    }
+    store_close(st2);
+    env_finish(&e);
+    free(id);
+}
+
+/* A read whose answer was lost with the connection leaves the entry pending for this consumer:
+ * after the reconnect it is read again at once, not after claim_idle_ms (60 s here). */
+static void test_reconnect_leaves_nothing_pending(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, "reconnect");
+    mock_reset(NULL);
+    char *first = outbox_add(e.rc, e.prefix, "wa", WA_TO, "pertama");
+    struct sender_conf c = patient_conf("test-w9");
+    c.claim_idle_ms = 60000;
+    env_start(&e, &c);
+    env_run_until_acked(&e, first); /* start-up reads are done */
+    /* the "lost" read: the entry is delivered to test-w9 in Redis, never to the sender */
+    freeReplyObject(cmd(e.rc, "MULTI"));
+    freeReplyObject(redisCommand(e.rc, "XADD %soutbox * r %s", e.prefix,
+                                 "{\"channel\":\"wa\",\"to\":\"" WA_TO "\",\"text\":\"kedua\","
+                                 "\"style\":\"text\",\"options\":[]}"));
+    freeReplyObject(
+        redisCommand(e.rc, "XREADGROUP GROUP sender test-w9 COUNT 1 STREAMS %soutbox >", e.prefix));
+    redisReply *x = cmd(e.rc, "EXEC");
+    assert_int_equal(x->type, REDIS_REPLY_ARRAY);
+    char *second = sr_strdup(x->element[0]->str);
+    freeReplyObject(x);
+    run_for(&e, 300);
+    assert_int_equal(pending(e.rc, e.prefix), 1); /* stuck: the sender does not know it */
+    store_conn_drop(&e.store->conn[STORE_CONN_BLOCK], "test: connection lost");
+    env_run_until_acked(&e, second);
+    assert_int_equal(pending(e.rc, e.prefix), 0);
+    assert_int_equal(mock_count(200), 2);
+    env_finish(&e);
+    free(first);
+    free(second);
+}
+
+/* A worker killed between the provider's answer and the done left its sending mark; restarted
+ * (same consumer), it sends again at once and counts the possible repeat. */
+static void test_crash_repeat_counted(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, "crash");
+    mock_reset(NULL);
+    char *id = outbox_add(e.rc, e.prefix, "wa", WA_TO, "lagi");
+    freeReplyObject(cmd(e.rc, "XGROUP CREATE %soutbox sender 0", e.prefix));
+    freeReplyObject(
+        cmd(e.rc, "XREADGROUP GROUP sender test-w10 COUNT 1 STREAMS %soutbox >", e.prefix));
+    freeReplyObject(cmd(e.rc, "SET %ssending:%s test-w10", e.prefix, id));
+    struct sender_conf c = patient_conf("test-w10");
+    env_start(&e, &c);
+    env_run_until_acked(&e, id);
+    assert_int_equal(mock_count(200), 1);
+    assert_int_equal(e.notes[SENDER_NOTE_REPEAT_CRASH], 1);
+    assert_int_equal(exists(e.rc, e.prefix, "sending:", id), 0);
+    env_finish(&e);
+    free(id);
+}
+
 /* Runs last: the suite's log has outcomes, but no token, no full number, no message text. */
 static void test_logs_have_no_secrets(void **state)
 {
@@ -815,6 +1143,12 @@ int main(void)
         cmocka_unit_test(test_stop_leaves_retry_pending),
         cmocka_unit_test(test_redis_unreachable),
         cmocka_unit_test(test_stop_null),
+        cmocka_unit_test(test_outage_then_delivered_once),
+        cmocka_unit_test(test_breaker_opens_and_closes),
+        cmocka_unit_test(test_dead_letter_retry_drop),
+        cmocka_unit_test(test_two_workers_one_send),
+        cmocka_unit_test(test_reconnect_leaves_nothing_pending),
+        cmocka_unit_test(test_crash_repeat_counted),
         cmocka_unit_test(test_logs_have_no_secrets),
     };
     return cmocka_run_group_tests(tests, suite_setup, suite_teardown);
