@@ -78,6 +78,21 @@ static int scaled(const struct faults_params *p, int ms)
     return (int)((double)ms * p->scale + 0.5);
 }
 
+/* Retry-After of a scenario at this scale, in whole seconds (rounded up); 0 if none. */
+static int retry_after_s(const struct faults_params *p, const struct faults_scenario *sc)
+{
+    return sc->retry_after_s ? (int)(sc->retry_after_s * p->scale + 0.999) : 0;
+}
+
+/* The fault's length at this scale. With a Retry-After (whole seconds, so rounded up) the
+ * length keeps its ratio to the Retry-After, not to the nominal scale. */
+static int fault_ms(const struct faults_params *p, const struct faults_scenario *sc)
+{
+    if (!sc->retry_after_s)
+        return scaled(p, sc->duration_ms);
+    return (int)((long long)retry_after_s(p, sc) * sc->duration_ms / sc->retry_after_s);
+}
+
 /* The sender's timeout_ms: scaled, but never under 3 s, so that a loaded machine (a busy
  * Python provider) does not turn an ordinary answer into a timeout. */
 static int sender_timeout_ms(const struct faults_params *p)
@@ -256,8 +271,7 @@ static int redis_restart(void)
 static long long inject(struct world *w, const struct faults_scenario *sc)
 {
     const struct faults_params *p = w->p;
-    int d = scaled(p, sc->duration_ms);
-    int ra = sc->retry_after_s ? (int)(sc->retry_after_s * p->scale + 0.999) : 0;
+    int d = fault_ms(p, sc), ra = retry_after_s(p, sc);
     long long t0 = harness_mono_ms();
     int rc = 0;
     switch (sc->kind) {
@@ -445,11 +459,11 @@ static int run_load(struct world *w, const struct faults_scenario *sc, struct lo
     int nt = p->threads > 64 ? 64 : p->threads;
     /* the load lasts at least twice the fault + 3 s, so traffic also flows after it */
     long long load_ms = (long long)p->messages * 1000 / p->rate;
-    long long min_ms = 2LL * scaled(p, sc->duration_ms) + 3000;
+    long long min_ms = 2LL * fault_ms(p, sc) + 3000;
     l->rate = load_ms < min_ms ? (double)p->messages * 1000.0 / (double)min_ms : p->rate;
     load_ms = load_ms < min_ms ? min_ms : load_ms;
     l->start_ms = harness_mono_ms();
-    l->deadline_ms = l->start_ms + load_ms + scaled(p, sc->duration_ms) + 120000;
+    l->deadline_ms = l->start_ms + load_ms + fault_ms(p, sc) + 120000;
     for (int i = 0; i < nt; i++)
         pthread_create(&t[i], NULL, load_thread, l);
     harness_sleep_ms((int)(load_ms / 3)); /* the fault strikes a third of the way in */

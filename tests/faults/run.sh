@@ -26,9 +26,12 @@ OUT=$(mktemp /tmp/suara-faults-XXXXXX.log)
 status=0
 for s in $SCENARIOS; do
     say "fault scenario $s ($SIZE)"
-    FAULTS_SIZE=$SIZE "$BUILD_DIR/tests/faults/test_faults" "$s" 2>&1 | tee -a "$OUT" || status=1
+    { FAULTS_SIZE=$SIZE "$BUILD_DIR/tests/faults/test_faults" "$s" 2>&1 || echo "FAILED $s"; } |
+        tee -a "$OUT"
 done
+grep -q '^FAILED ' "$OUT" && status=1
 say "summary ($OUT)"
+grep '^FAILED ' "$OUT" >&2 || true
 printf '%-24s %6s %6s %5s %5s %7s %8s %8s %6s %11s\n' scenario acked lost dups rep db_rows pending undeliv dead recovery_s
 grep '^FAULTS ' "$OUT" | while read -r _ line; do
     eval "$(echo "$line" | tr ' ' '\n' | sed -n 's/^\([a-z_]*\)=\(.*\)$/\1="\2"/p')"
