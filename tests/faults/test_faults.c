@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 
 static const char *scenario_name;
 
@@ -56,5 +57,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scenario),
     };
-    return cmocka_run_group_tests_name(scenario_name, tests, NULL, NULL);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before the load's threads use libcurl */
+    int rc = cmocka_run_group_tests_name(scenario_name, tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
 }
