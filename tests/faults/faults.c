@@ -431,20 +431,24 @@ static long long progress(const struct faults_result *r)
 
 /* Waits (bounded) until every acknowledged sender has its reply, SQLite holds every survey
  * and the streams are drained, or until nothing moved for settle_ms with the streams drained
- * (a reply that will never come). Returns 1 if quiescent. */
-static int wait_quiescent(const struct world *w, const struct load *l, struct faults_result *r)
+ * (a reply that will never come). Returns 1 if quiescent; *settled_at is when the world last
+ * moved (the settle time is not part of the recovery). */
+static int wait_quiescent(const struct world *w, const struct load *l, struct faults_result *r,
+                          long long *settled_at)
 {
     long long end = harness_mono_ms() + w->p->quiesce_ms, quiet_since = harness_mono_ms();
     long long last = -1;
     while (harness_mono_ms() < end) {
         measure(w, l, r);
         int drained = r->pending == 0 && r->undelivered == 0;
+        *settled_at = harness_mono_ms();
         if (drained && r->delivered >= r->acked && r->db_surveys >= r->acked)
             return 1;
         long long fp = progress(r);
         if (fp != last)
             last = fp, quiet_since = harness_mono_ms();
-        else if (drained && harness_mono_ms() - quiet_since >= w->p->settle_ms)
+        *settled_at = quiet_since;
+        if (drained && harness_mono_ms() - quiet_since >= w->p->settle_ms)
             return 1;
         harness_sleep_ms(250);
     }
@@ -473,8 +477,10 @@ static int run_load(struct world *w, const struct faults_scenario *sc, struct lo
         pthread_join(t[i], NULL);
     if (r->fault_ms < 0)
         return -1;
-    r->quiescent = wait_quiescent(w, l, r);
-    r->recovery_ms = harness_mono_ms() - fault_end;
+    long long load_end = harness_mono_ms(), settled_at = fault_end;
+    r->quiescent = wait_quiescent(w, l, r, &settled_at);
+    r->recovery_ms = settled_at - fault_end;
+    r->drain_ms = settled_at - (load_end > fault_end ? load_end : fault_end);
     r->repeats_metric = metric_sum(p->repeat_metric);
     return 0;
 }
@@ -501,9 +507,10 @@ void faults_print(const struct faults_scenario *sc, const struct faults_result *
     printf("FAULTS name=%s messages=%d acked=%d delivered=%d lost=%d duplicates=%d "
            "repeats_metric=%.0f extra_sends=%d db_surveys=%lld db_distinct=%lld "
            "db_started_events=%lld pending=%lld undelivered=%lld dead_letter=%lld fault_ms=%lld "
-           "recovery_ms=%lld quiescent=%d gateway_exit=%d\n",
+           "recovery_ms=%lld drain_ms=%lld quiescent=%d gateway_exit=%d\n",
            sc->name, r->messages, r->acked, r->delivered, r->lost, r->duplicates, r->repeats_metric,
            r->extra_sends, r->db_surveys, r->db_distinct, r->db_started_events, r->pending,
-           r->undelivered, r->dead, r->fault_ms, r->recovery_ms, r->quiescent, r->gateway_exit);
+           r->undelivered, r->dead, r->fault_ms, r->recovery_ms, r->drain_ms, r->quiescent,
+           r->gateway_exit);
     fflush(stdout);
 }

@@ -45,7 +45,10 @@ struct faults_result {
     long long db_surveys, db_distinct, db_started_events;
     long long pending, undelivered, dead;
     double repeats_metric;
-    long long fault_ms, recovery_ms; /* fault length, and its end -> quiescent */
+    long long fault_ms; /* the fault's measured length */
+    long long
+        recovery_ms;    /* its end -> quiescent (the last change), the rest of the load included */
+    long long drain_ms; /* the end of both load and fault -> quiescent (the last change) */
     int quiescent, gateway_exit;
 };
 

@@ -22,6 +22,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then
     install_deps
     build "$BUILD_DIR"
 fi
+secs() { awk "BEGIN { printf \"%.1f\", $1 / 1000 }"; }
 OUT=$(mktemp /tmp/suara-faults-XXXXXX.log)
 status=0
 for s in $SCENARIOS; do
@@ -32,12 +33,13 @@ done
 grep -q '^FAILED ' "$OUT" && status=1
 say "summary ($OUT)"
 grep '^FAILED ' "$OUT" >&2 || true
-printf '%-24s %6s %6s %5s %5s %7s %8s %8s %6s %11s\n' scenario acked lost dups rep db_rows pending undeliv dead recovery_s
+printf '%-24s %6s %6s %5s %5s %7s %8s %8s %6s %8s %11s %8s\n' scenario acked lost dups rep db_rows \
+    pending undeliv dead fault_s recovery_s drain_s
 grep '^FAULTS ' "$OUT" | while read -r _ line; do
     eval "$(echo "$line" | tr ' ' '\n' | sed -n 's/^\([a-z_]*\)=\(.*\)$/\1="\2"/p')"
     # shellcheck disable=SC2154 # the names come from the FAULTS line
-    printf '%-24s %6s %6s %5s %5s %7s %8s %8s %6s %11s\n' "$name" "$acked/$messages" "$lost" \
-        "$duplicates" "$repeats_metric" "$db_surveys" "$pending" "$undelivered" "$dead_letter" \
-        "$(awk "BEGIN { printf \"%.1f\", $recovery_ms / 1000 }")"
+    printf '%-24s %6s %6s %5s %5s %7s %8s %8s %6s %8s %11s %8s\n' "$name" "$acked/$messages" \
+        "$lost" "$duplicates" "$repeats_metric" "$db_surveys" "$pending" "$undelivered" \
+        "$dead_letter" "$(secs "$fault_ms")" "$(secs "$recovery_ms")" "$(secs "${drain_ms:-0}")"
 done
 exit $status
