@@ -36,9 +36,9 @@ struct writer {
     int64_t retention_ms; /* provider ids, 0 = keep */
     int64_t next_prune_ms;
     int claim_idle_ms;
+    /* thread state: touched only by the thread */
     int64_t next_claim_ms; /* wall ms of the next XAUTOCLAIM scan */
     char claim_cursor[48]; /* where the scan goes on ("0-0": from the start) */
-    /* thread state: touched only by the thread */
     redisContext *rc;
     struct evalstore *es;
     int group_ready;
