@@ -8,8 +8,10 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/deploy/lib.sh"
 install_deps
-build "$ROOT/build" -DSUARA_WERROR=ON
-build "$ROOT/build-asan" -DSUARA_SANITIZE=ON -DSUARA_WERROR=ON
+# SUARA_FAULT_TESTS=ON adds the fault-harness scenarios (tests/faults/, ctest label faults)
+FAULTS=-DSUARA_FAULT_TESTS=${SUARA_FAULT_TESTS:-OFF}
+build "$ROOT/build" -DSUARA_WERROR=ON "$FAULTS"
+build "$ROOT/build-asan" -DSUARA_SANITIZE=ON -DSUARA_WERROR=ON "$FAULTS"
 jobs=$(nproc)
 status=0
 say "tests (plain build)"

@@ -2,11 +2,13 @@
 /*
  * The writer thread: <p>events (Redis stream, consumer group "writer") -> the evaluation store.
  * It owns a synchronous hiredis connection and a WRITE evalstore, both used only by the thread.
- * Each round reads the consumer's own pending entries first (left by a crash or a failed
- * commit), then new ones with BLOCK; the batch is applied in one SQLite transaction and only
- * after COMMIT are the entries XACKed and XDELed (one MULTI/EXEC; the writer is the only group
- * on the stream, so deleting keeps it bounded). Any failure: log, back off with jitter, retry;
- * nothing is acknowledged that is not committed. Event bodies are never logged.
+ * Each round reads the consumer's own pending entries first (left by a crash, a failed commit or
+ * a lost connection), then new ones with BLOCK; now and then it XAUTOCLAIMs entries other
+ * consumers left idle (a dead writer of another name) and reads them as its own; the batch is
+ * applied in one SQLite transaction and only after COMMIT are the entries XACKed and XDELed (one
+ * MULTI/EXEC; the writer is the only group on the stream, so deleting keeps it bounded). Any
+ * failure: log, back off with jitter, retry; nothing is acknowledged that is not committed. Event
+ * bodies are never logged.
  */
 #include "writer.h"
 
@@ -33,7 +35,10 @@ struct writer {
     int port, db, batch_max, block_ms;
     int64_t retention_ms; /* provider ids, 0 = keep */
     int64_t next_prune_ms;
+    int claim_idle_ms;
     /* thread state: touched only by the thread */
+    int64_t next_claim_ms; /* wall ms of the next XAUTOCLAIM scan */
+    char claim_cursor[48]; /* where the scan goes on ("0-0": from the start) */
     redisContext *rc;
     struct evalstore *es;
     int group_ready;
@@ -266,12 +271,57 @@ static int ack_batch(struct writer *w, const struct batch *b)
     return bad ? -1 : 0;
 }
 
+/* XAUTOCLAIM ... JUSTID reply [cursor, [ids...], deleted]: keeps the cursor; the number of ids
+ * now ours, or -1 if the reply is not that shape. */
+static long claim_take(struct writer *w, const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY)
+        return -1;
+    snprintf(w->claim_cursor, sizeof(w->claim_cursor), "%s", r->element[0]->str);
+    return (long)r->element[1]->elements;
+}
+
+/* Takes over entries other consumers left pending longer than claim_idle_ms (they become ours
+ * and the next rounds read them as our own pending ones). One scan step per call; the next scan
+ * starts claim_idle_ms / 2 after a full pass. 0 ok, -1 on a connection error. */
+static int claim_idle(struct writer *w)
+{
+    int64_t now = wall_ms();
+    if (now < w->next_claim_ms)
+        return 0;
+    char idle[16], count[16];
+    snprintf(idle, sizeof(idle), "%d", w->claim_idle_ms);
+    snprintf(count, sizeof(count), "%d", w->batch_max);
+    const char *argv[] = {"XAUTOCLAIM",    w->stream, WRITER_GROUP, w->consumer, idle,
+                          w->claim_cursor, "COUNT",   count,        "JUSTID"};
+    redisReply *r = cmd(w, 9, argv, NULL);
+    if (!r)
+        return -1;
+    long n = r->type == REDIS_REPLY_ERROR ? -1 : claim_take(w, r);
+    if (n < 0)
+        SR_LOG(WARN, "writer", NULL, "redis XAUTOCLAIM: %s",
+               r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    if (n > 0) {
+        SR_LOG(INFO, "writer", NULL, "took over %ld idle entries of other consumers", n);
+        w->pending_first = 1;
+    }
+    if (n < 0 || strcmp(w->claim_cursor, "0-0") == 0) {
+        snprintf(w->claim_cursor, sizeof(w->claim_cursor), "0-0");
+        w->next_claim_ms = now + w->claim_idle_ms / 2;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
 /* One round: read, apply, commit, acknowledge. 0 ok (also an empty read), -1 failed. */
 static int round_once(struct writer *w)
 {
     if (!w->rc && connect_redis(w) != 0)
         return -1;
     if (!w->group_ready && ensure_group(w) != 0)
+        return -1;
+    if (claim_idle(w) != 0)
         return -1;
     struct batch b = {0};
     int rc = read_batch(w, &b);
@@ -368,6 +418,8 @@ struct writer *writer_start(const struct writer_conf *conf, struct sr_errbuf *eb
     w->batch_max = clamp(conf->batch_max, 500, 1, 10000);
     w->block_ms = clamp(conf->block_ms, 1000, 10, 1000);
     w->pending_first = 1;
+    w->claim_idle_ms = clamp(conf->claim_idle_ms, 60000, 10, 86400000);
+    snprintf(w->claim_cursor, sizeof(w->claim_cursor), "0-0");
     w->backoff_ms = BACKOFF_MIN_MS;
     w->seed = (unsigned)wall_ms() ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)w;
     w->retention_ms = (int64_t)conf->provider_id_retention_s * 1000;

@@ -5,7 +5,10 @@
  * its own pending entries, then new ones with XREADGROUP BLOCK; applies each batch in one SQLite
  * transaction (evalstore_apply, idempotent by event id); and XACKs only after COMMIT. Redis or
  * SQLite trouble: it logs, backs off (jittered) and retries; nothing is acknowledged unless
- * committed. One writer per process is enough; several are safe (consumer names differ).
+ * committed. After every (re)connect it reads its own pending entries again before new ones, and
+ * it takes over (XAUTOCLAIM) entries that another consumer left pending longer than claim_idle_ms
+ * (a writer that died under another name, e.g. on a host renamed since). One writer per process
+ * is enough; several are safe (consumer names differ; applying is idempotent by event id).
  */
 #ifndef WRITER_H
 #define WRITER_H
@@ -27,10 +30,11 @@ struct writer_conf {
     int batch_max;          /* entries per transaction, default 500 */
     int block_ms;           /* XREADGROUP BLOCK, default 1000 */
     int rating_period_days; /* evalstore_set_rating_period; 0 = the store's default (30) */
-    const char *id_key;   /* [privacy] citizen_hash_key: the schema migration hashes old ids */
+    const char *id_key;     /* [privacy] citizen_hash_key: the schema migration hashes old ids */
     /* statuses and sent-reply ids older than this are pruned (once at start, then hourly);
      * 0 = never */
     int provider_id_retention_s;
+    int claim_idle_ms; /* take over other consumers' entries idle this long; 0 = 60000 */
 };
 
 struct writer_stats {

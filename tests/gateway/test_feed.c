@@ -8,6 +8,8 @@
  * And the real events: a complaint filed on WhatsApp reaches PATEN-BMK's complaint officer and
  * supervisor as complaint_opened, its first-response breach (the gateway's clock moved past the
  * deadline through [server] clock_file) as sla_breached, and KEL-SRW's officer gets neither.
+ * And recovery: after a kill -9 of redis-server (restarted on the same files) both workers
+ * subscribe again by themselves and a connected client receives the next event.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,6 +427,56 @@ static void test_complaint_events_reach_the_unit_only(void **state)
     e2e_set_clock(MONDAY_0900);
 }
 
+/* Waits (bounded) until a PUBLISH reaches `want` subscribers; the last count. */
+static long long wait_subscribers(long long want, int timeout_ms)
+{
+    long long end = harness_mono_ms() + timeout_ms, n = -1;
+    while (harness_mono_ms() < end) {
+        char sock[600];
+        snprintf(sock, sizeof(sock), "%s/redis.sock", E.dir);
+        redisContext *rc = redisConnectUnix(sock);
+        if (rc && !rc->err)
+            n = publish(rc, "{\"type\":\"probe\",\"unit\":\"NOBODY\"}");
+        redisFree(rc);
+        if (n >= want)
+            break;
+        harness_sleep_ms(100);
+    }
+    return n;
+}
+
+static void test_resubscribes_after_redis_kill(void **state)
+{
+    (void)state;
+    enum { N = 1 };
+    static struct client cs[N];
+    memset(cs, 0, sizeof(cs));
+    make_token(TOKENS_OFFICER, "BMK002", NULL, cs[0].token, NULL);
+    struct ws ws;
+    ws_start(&ws, cs, N);
+    int want[N] = {1};
+    assert_int_equal(wait_clients(cs, N, want, 15000), 0);
+    assert_int_equal(cs[0].state, 1);
+    assert_int_equal(wait_subscribers(2, 10000), 2);
+
+    assert_int_equal(harness_stop(E.redis, SIGKILL, 5000), 128 + SIGKILL);
+    harness_sleep_ms(1000); /* the fault: Redis gone for a second */
+    E.redis = harness_redis_start(E.dir);
+    assert_true(E.redis > 0);
+    assert_int_equal(wait_subscribers(2, 20000), 2); /* both workers are back on the channel */
+
+    redisContext *rc = redis();
+    publish(rc, "{\"type\":\"complaint_opened\",\"unit\":\"PATEN-BMK\",\"ticket\":\"RDS789\"}");
+    redisFree(rc);
+    want[0] = 2;
+    assert_int_equal(wait_clients(cs, N, want, 10000), 0);
+    pthread_mutex_lock(&mu);
+    assert_int_equal(cs[0].state, 1); /* the client was not dropped with Redis */
+    assert_true(has(&cs[0], "RDS789"));
+    pthread_mutex_unlock(&mu);
+    ws_stop(&ws, cs, N);
+}
+
 int main(void)
 {
     sr_mem_init();
@@ -432,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_fan_out_by_unit),
         cmocka_unit_test(test_bad_tokens_refused),
         cmocka_unit_test(test_complaint_events_reach_the_unit_only),
+        cmocka_unit_test(test_resubscribes_after_redis_kill),
     };
     return cmocka_run_group_tests(tests, setup, e2e_teardown);
 }

@@ -28,6 +28,7 @@ struct fx {
     const char *socket;
     redisContext *rc;
     struct writer *w;
+    int claim_idle_ms; /* writer_conf.claim_idle_ms for start() */
 };
 
 static int setup(void **state)
@@ -134,7 +135,8 @@ static void start(struct fx *f, const char *consumer, const char *socket)
                             .db_path = f->db,
                             .consumer = consumer,
                             .batch_max = 2,
-                            .block_ms = 200};
+                            .block_ms = 200,
+                            .claim_idle_ms = f->claim_idle_ms};
     struct sr_errbuf eb = {{0}};
     f->w = writer_start(&c, &eb);
     if (!f->w)
@@ -244,6 +246,56 @@ static void test_own_pending_recovered(void **state)
     assert_true(stop_seconds(f) < 2.0);
 }
 
+/* A writer that died under another name (a renamed host) left entries pending: they are taken
+ * over once idle for claim_idle_ms, applied once and acknowledged. */
+static void test_dead_consumer_claimed(void **state)
+{
+    struct fx *f = *state;
+    freeReplyObject(redisCommand(f->rc, "XGROUP CREATE %s writer 0 MKSTREAM", f->stream));
+    xadd(f, "e", EV_STARTED);
+    xadd(f, "e", EV_COMPLETED);
+    xadd(f, "e", EV_STATUS);
+    redisReply *r =
+        redisCommand(f->rc, "XREADGROUP GROUP writer gone-host COUNT 10 STREAMS %s >", f->stream);
+    assert_non_null(r);
+    freeReplyObject(r);
+    assert_int_equal(pending(f), 3);
+    f->claim_idle_ms = 300;
+    start(f, "t-7", f->socket);
+    struct writer_stats st;
+    assert_true(wait_for(f, applied_at_least, 3, &st));
+    assert_int_equal(st.applied, 3);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM surveys WHERE status = 'completed'"), 1);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM message_statuses"), 1);
+    assert_int_equal(settled_pending(f), 0);
+    assert_int_equal(r_int(f, "XLEN %s", NULL), 0);
+    assert_true(stop_seconds(f) < 2.0);
+}
+
+/* Entries of another consumer that are not idle long enough stay with it. */
+static void test_live_consumer_not_claimed(void **state)
+{
+    struct fx *f = *state;
+    freeReplyObject(redisCommand(f->rc, "XGROUP CREATE %s writer 0 MKSTREAM", f->stream));
+    xadd(f, "e", EV_STARTED);
+    redisReply *r =
+        redisCommand(f->rc, "XREADGROUP GROUP writer busy-host COUNT 10 STREAMS %s >", f->stream);
+    assert_non_null(r);
+    freeReplyObject(r);
+    xadd(f, "e", EV_STATUS); /* a new entry: the writer's own */
+    f->claim_idle_ms = 600000;
+    start(f, "t-8", f->socket);
+    struct writer_stats st;
+    assert_true(wait_for(f, applied_at_least, 1, &st));
+    for (int i = 0; i < 500 && pending(f) > 1; i++) { /* our own entry's ack */
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(pending(f), 1); /* busy-host's entry, still its own */
+    assert_int_equal(q_int(f, "SELECT count(*) FROM surveys"), 0);
+    assert_true(stop_seconds(f) < 2.0);
+}
+
 static void test_poison_entries_acked(void **state)
 {
     struct fx *f = *state;
@@ -330,6 +382,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_backlog_then_redelivery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_own_pending_recovered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_consumer_claimed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_consumer_not_claimed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poison_entries_acked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_failure_not_acked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_redis, setup, teardown),
