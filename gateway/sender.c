@@ -845,7 +845,17 @@ struct sender *sender_start(uv_loop_t *loop, struct store *store,
         sr_errf(eb, SR_E_INVALID, "sender: loop, store and a consumer name are required");
         return NULL;
     }
-    struct http_client *http = http_client_new(loop, NULL, eb);
+    struct sender_conf c = *conf;
+    sender_conf_defaults(&c);
+    /* One connection per reply in flight. The time a transfer waits in curl for a free
+     * connection to its host counts against CURLOPT_TIMEOUT_MS; with fewer connections (it was 4)
+     * than replies, a provider answering slowly made queued replies time out right after they
+     * finally left, and a timed-out send is ambiguous and sent again (tests/faults scenario
+     * provider_slow_12s_20s: 9-10 repeats at CI size). */
+    struct http_client_conf hc;
+    http_client_conf_defaults(&hc);
+    hc.max_host_connections = c.max_in_flight;
+    struct http_client *http = http_client_new(loop, &hc, eb);
     if (!http)
         return NULL;
     struct sender *s = sr_calloc(1, sizeof(*s));
@@ -853,11 +863,10 @@ struct sender *sender_start(uv_loop_t *loop, struct store *store,
     s->store = store;
     s->channels = channels;
     s->n_channels = n_channels;
-    s->conf = *conf;
+    s->conf = c;
     s->consumer = sr_strdup(conf->consumer);
     s->conf.consumer = s->consumer;
     s->http = http;
-    sender_conf_defaults(&s->conf);
     s->breakers = sr_calloc(n_channels ? n_channels : 1, sizeof(*s->breakers));
     for (size_t i = 0; i < n_channels; i++)
         s->breakers[i].open_ms = s->conf.breaker_open_ms;

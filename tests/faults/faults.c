@@ -93,11 +93,13 @@ static int fault_ms(const struct faults_params *p, const struct faults_scenario 
     return (int)((long long)retry_after_s(p, sc) * sc->duration_ms / sc->retry_after_s);
 }
 
-/* The sender's timeout_ms: scaled, but never under 3 s, so that a loaded machine (a busy
- * Python provider) does not turn an ordinary answer into a timeout. */
+/* The sender's timeout_ms: its default (20 s, above the slowest answer a provider is known to
+ * give, 12 s) scaled, but never under 3 s, so that a loaded machine (a busy Python provider) does
+ * not turn an ordinary answer into a timeout. */
+#define SENDER_TIMEOUT_DEFAULT_MS 20000
 static int sender_timeout_ms(const struct faults_params *p)
 {
-    int t = scaled(p, 10000);
+    int t = scaled(p, SENDER_TIMEOUT_DEFAULT_MS);
     return t < 3000 ? 3000 : t;
 }
 
@@ -282,8 +284,10 @@ static long long inject(struct world *w, const struct faults_scenario *sc)
         break;
     case FK_PROVIDER_STATUS:
     case FK_PROVIDER_SLOW:
-        /* a slow answer keeps its ratio to the sender's timeout (12 s : 10 s) */
-        rc = provider_fault(w, sc->status, ra, sc->delay_ms / 10 * sender_timeout_ms(p) / 1000, d);
+        /* a slow answer keeps its ratio to the sender's timeout (12 s : 20 s) */
+        rc = provider_fault(
+            w, sc->status, ra,
+            (int)((long long)sc->delay_ms * sender_timeout_ms(p) / SENDER_TIMEOUT_DEFAULT_MS), d);
         harness_sleep_ms(d);
         break;
     case FK_GATEWAY_KILL:
