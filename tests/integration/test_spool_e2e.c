@@ -246,12 +246,15 @@ static void test_full_spool_answers_503(void **state)
         accepted);
 }
 
-/* A private redis-server with appendonly no on its own socket. */
-static pid_t unsafe_redis(const char *dir, char *sock, size_t n)
+/* A private redis-server with appendonly no on its own socket; no_config: CONFIG disabled (as
+ * managed Redis services do), so only INFO can tell. */
+static pid_t unsafe_redis(const char *dir, int no_config, char *sock, size_t n)
 {
-    snprintf(sock, n, "%s/unsafe.sock", dir);
-    char *argv[] = {"redis-server", "--port",       "0",  "--unixsocket", sock, "--dir",
-                    (char *)dir,    "--appendonly", "no", "--save",       "",   NULL};
+    snprintf(sock, n, "%s/unsafe%d.sock", dir, no_config);
+    char *argv[] = {"redis-server", "--port", "0",         "--unixsocket",
+                    sock,           "--dir",  (char *)dir, "--appendonly",
+                    "no",           "--save", "",          no_config ? "--rename-command" : NULL,
+                    "CONFIG",       "",       NULL};
     char log[600];
     snprintf(log, sizeof(log), "%s/unsafe-redis.log", dir);
     pid_t pid = harness_spawn(argv, log);
@@ -293,7 +296,7 @@ static void test_startup_refuses_appendonly_no_unless_allowed(void **state)
 {
     (void)state;
     char sock[600], cfg[600], log[600], bin[512], url[128];
-    pid_t r = unsafe_redis(E.dir, sock, sizeof(sock));
+    pid_t r = unsafe_redis(E.dir, 0, sock, sizeof(sock));
     assert_true(r > 0);
     int port = harness_free_port();
     snprintf(bin, sizeof(bin), "%s/gateway/suara", SUARA_BINARY_DIR);
@@ -324,6 +327,15 @@ static void test_startup_refuses_appendonly_no_unless_allowed(void **state)
     assert_int_equal(http_get(url, NULL), 200);
     assert_true(log_has(log, "REDIS IS NOT DURABLE (appendonly no)"));
     assert_int_equal(harness_stop(g, SIGTERM, 20000), 0);
+    assert_int_equal(harness_stop(r, SIGTERM, 10000), 0);
+
+    /* CONFIG renamed away: INFO persistence still says aof_enabled:0 */
+    r = unsafe_redis(E.dir, 1, sock, sizeof(sock));
+    assert_true(r > 0);
+    snprintf(log, sizeof(log), "%s/unsafe-info.log", E.dir);
+    unsafe_config(cfg, sock, port, "");
+    assert_int_equal(harness_run(argv, log, 20000), 1);
+    assert_true(log_has(log, "refusing to start: Redis has appendonly no"));
     assert_int_equal(harness_stop(r, SIGTERM, 10000), 0);
 }
 
