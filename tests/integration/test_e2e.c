@@ -270,6 +270,10 @@ static void test_redis_stopped_means_spooled(void **state)
     E.redis = harness_redis_start(E.dir);
     assert_true(E.redis > 0);
     assert_int_equal(wait_ready(20000), 0);
+    /* /readyz is 200 while spooling too: wait for the replay's reply itself */
+    long long end = harness_mono_ms() + 20000;
+    while (mock_count("6280000001007") < 1 && harness_mono_ms() < end)
+        harness_sleep_ms(100);
     assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 200); /* a redelivery: deduplicated */
     assert_int_equal(mock_settled_count("6280000001007"), 1);
     free(body);
