@@ -246,6 +246,34 @@ static void test_full_spool_answers_503(void **state)
         accepted);
 }
 
+/* Redis frozen (SIGSTOP): connected, but the commit is not confirmed within command_timeout_ms
+ * ("not durable"), so the request goes to the spool. When Redis runs again it may still execute
+ * the commit it had queued: the replay is then deduplicated, and each message is answered once. */
+static void test_unconfirmed_commit_is_spooled_and_processed_once(void **state)
+{
+    (void)state;
+    assert_int_equal(wa_send("6280000026000", "NILAI PKM001", NULL), 200);
+    int per_wa = mock_settled_count("6280000026000");
+    assert_true(per_wa >= 1);
+    assert_int_equal(kill(E.redis, SIGSTOP), 0);
+    char num[32];
+    for (int i = 1; i <= 3; i++) {
+        number(num, sizeof(num), 26, i);
+        long long t0 = harness_mono_ms();
+        assert_int_equal(wa_send(num, "NILAI PKM001", NULL), 200);
+        assert_true(harness_mono_ms() - t0 < 10000);
+    }
+    assert_int_equal(wait_spooled(3, "spooling", 5000), 0);
+    assert_int_equal(kill(E.redis, SIGCONT), 0);
+    assert_int_equal(wait_spooled(0, "ready", 30000), 0);
+    assert_int_equal(
+        wait_db("SELECT count(*) FROM surveys WHERE officer_code = 'PKM001'", 4, 20000), 4);
+    for (int i = 1; i <= 3; i++) {
+        number(num, sizeof(num), 26, i);
+        assert_int_equal(mock_settled_count(num), per_wa);
+    }
+}
+
 /* A private redis-server with appendonly no on its own socket; no_config: CONFIG disabled (as
  * managed Redis services do), so only INFO can tell. */
 static pid_t unsafe_redis(const char *dir, int no_config, char *sock, size_t n)
@@ -345,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_redis_down_twilio_and_whatsapp_spooled_then_processed_once),
         cmocka_unit_test(test_restart_while_spooled_replays_at_start),
         cmocka_unit_test(test_full_spool_answers_503),
+        cmocka_unit_test(test_unconfirmed_commit_is_spooled_and_processed_once),
         cmocka_unit_test(test_startup_refuses_appendonly_no_unless_allowed),
     };
     return cmocka_run_group_tests(tests, setup, e2e_teardown);
