@@ -8,6 +8,8 @@
 # to nginx's static 200 measured in the same run with the same client. Loopback only, bounded.
 #   bench/run.sh                  defaults: DURATION=10 CONNS=32 WORKERS=2 LIVE_SESSIONS=100000
 #   DURATION=5 bench/run.sh       shorter phases
+#   REDIS_APPENDFSYNC=always bench/run.sh   Redis fsyncs its AOF before every reply (default
+#                                 everysec, as in production): the cost of the strict mode
 # Phases: 1 nginx static 200 at max rate (loadgen, and wrk as a check on the client);
 #         2 Suara at max rate (closed loop), backlog and writer lag sampled every 0.2 s;
 #         3 Suara at half of that rate (open loop: latency from each request's due time);
@@ -136,7 +138,7 @@ BASE=$(loadgen "$BASE_PORT" "$VAR/requests.txt" -d "$DURATION" -l)
 WRK=$(wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" -s "$ROOT/bench/webhooks.lua" \
     "http://127.0.0.1:$BASE_PORT/webhooks/wa" -- "$VAR/requests.txt" 20000 | grep '^RESULT' || true)
 
-say "2/4 suara at max rate (${DURATION}s, $CONNS connections, $WORKERS workers)"
+say "2/4 suara at max rate (${DURATION}s, $CONNS connections, $WORKERS workers, Redis appendfsync ${REDIS_APPENDFSYNC:-everysec})"
 sampler &
 SAMPLER_PID=$!
 C0=$(cpu_ticks)

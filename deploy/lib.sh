@@ -31,7 +31,8 @@ build() {
     cmake --build "$dir" -j "$(nproc)"
 }
 
-# Starts a private redis-server for Suara: unix socket DIR/redis.sock, AOF in DIR.
+# Starts a private redis-server for Suara: unix socket DIR/redis.sock, AOF in DIR, fsync'd
+# every second (REDIS_APPENDFSYNC=always: before every reply, the strictest and slowest mode).
 start_redis() {
     dir=$1
     mkdir -p "$dir"
@@ -40,8 +41,8 @@ start_redis() {
     fi
     redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 --dir "$dir" \
         --pidfile "$dir/redis.pid" --daemonize yes --logfile "$dir/redis.log" \
-        --appendonly yes --appendfsync everysec --no-appendfsync-on-rewrite no \
-        --maxmemory-policy noeviction --save ""
+        --appendonly yes --appendfsync "${REDIS_APPENDFSYNC:-everysec}" \
+        --no-appendfsync-on-rewrite no --maxmemory-policy noeviction --save ""
     for _ in $(seq 100); do
         redis-cli -s "$dir/redis.sock" ping >/dev/null 2>&1 && return 0
         sleep 0.05

@@ -40,6 +40,8 @@ struct app {
     struct throttle *throttle;       /* failed guesses of secrets by client (throttle.h) */
     struct connguard *conns;         /* connection caps and deadlines (connguard.h) */
     const char *officer_channel;     /* channel name officers are messaged on */
+    struct spool *spool;             /* the inbound spool (spool.h); NULL in some tests */
+    const char *redis_unsafe; /* why Redis is not durable, when [redis] allow_unsafe let us start */
 };
 
 /* Finds a channel by its route name; NULL if unknown. */

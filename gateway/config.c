@@ -90,6 +90,15 @@ static const struct key keys[] = {
     {"server", "data_dir", KT_STRING, 1, 4096, "dialogs/data", NULL, 0, CF(server.data_dir),
      "dialog data folder (catalogs, surveys, patterns); relative to the working directory"},
 
+    {"server", "spool_dir", KT_STRING, 0, 4096, "", NULL, 0, CF(server.spool_dir),
+     "folder of the inbound spool: verified webhooks that arrive while Redis is unreachable are "
+     "appended there (fsync'd) before the 200 and replayed in order when Redis returns; empty = "
+     "\"spool\" beside [store] sqlite_path; relative to the working directory; one gateway "
+     "process per folder"},
+    {"server", "spool_max_bytes", KT_BYTES, 65536, 1LL << 40, "268435456", NULL, 0,
+     CF(server.spool_max_bytes),
+     "largest size of the inbound spool file; when full, webhooks get 503 again"},
+
     {"redis", "host", KT_STRING, 1, 255, "127.0.0.1", NULL, 0, CF(redis.host),
      "Redis host (ignored when socket is set)"},
     {"redis", "port", KT_INT, 1, 65535, "6379", NULL, 0, CF(redis.port), "Redis TCP port"},
@@ -103,6 +112,10 @@ static const struct key keys[] = {
     {"redis", "dedupe_ttl_s", KT_INT, 604800, 90 * 86400, "604800", NULL, 0, CF(redis.dedupe_ttl_s),
      "how long provider message ids are remembered (providers redeliver "
      "for days: at least 7 days)"},
+    {"redis", "allow_unsafe", KT_BOOL, 0, 1, "no", NULL, 0, CF(redis.allow_unsafe),
+     "start even when Redis runs without appendonly yes or with a maxmemory-policy other than "
+     "noeviction (then an acknowledged message can be lost); logs a warning at start and every "
+     "hour. Never in production"},
     {"redis", "command_timeout_ms", KT_INT, 10, 60000, "2000", NULL, 0,
      CF(redis.command_timeout_ms), "a Redis command not answered in time counts as failed"},
 

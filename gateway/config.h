@@ -46,6 +46,10 @@ struct config {
         int max_connections;             /* 4096 open in the process (all workers) */
         int max_connections_per_address; /* 64 per IPv4 address / IPv6 /64 */
         int max_connections_per_proxy;   /* 0: trusted proxies only count against the total */
+
+        /* the inbound spool (spool.h) */
+        const char *spool_dir;  /* "" = "spool" beside [store] sqlite_path */
+        size_t spool_max_bytes; /* 256 MiB */
     } server;
     struct {
         const char *host;   /* "127.0.0.1" */
@@ -56,6 +60,7 @@ struct config {
         int session_ttl_s;      /* 86400 */
         int dedupe_ttl_s;       /* 604800, minimum 604800 */
         int command_timeout_ms; /* 2000 */
+        int allow_unsafe;       /* start against a Redis without AOF / noeviction (warned) */
     } redis;
     struct {
         const char *sqlite_path; /* "var/suara.db" */

@@ -20,6 +20,8 @@
 #include "cli_token.h"
 #include "netaddr.h"
 #include "roster.h"
+#include "spool.h"
+#include "store.h"
 #include "throttle.h"
 #include "worktime.h"
 
@@ -235,6 +237,87 @@ static int prepare_app(struct app *a, const struct config *cfg)
     return 0;
 }
 
+/* [server] spool_dir, or "spool" beside the evaluation store's file. Caller frees. */
+static char *spool_dir(const struct config *cfg)
+{
+    if (cfg->server.spool_dir && cfg->server.spool_dir[0])
+        return sr_strdup(cfg->server.spool_dir);
+    const char *db = cfg->store.sqlite_path, *slash = strrchr(db, '/');
+    return slash ? sr_asprintf("%.*s/spool", (int)(slash - db), db) : sr_strdup("spool");
+}
+
+/* Opens the inbound spool; what a crash left in it is replayed once Redis is reachable. */
+static int open_spool(struct app *a, const struct config *cfg)
+{
+    struct sr_errbuf eb = {{0}};
+    struct spool_open_report rep = {0};
+    char *dir = spool_dir(cfg);
+    a->spool = spool_open(dir, (uint64_t)cfg->server.spool_max_bytes, &rep, &eb);
+    if (!a->spool)
+        SR_LOG(ERROR, "main", NULL, "inbound spool: %s", eb.msg);
+    else if (rep.dropped_bytes)
+        SR_LOG(WARN, "main", NULL,
+               "inbound spool %s: a torn last record (%llu bytes, never acknowledged) was cut off",
+               dir, (unsigned long long)rep.dropped_bytes);
+    if (a->spool && rep.records)
+        SR_LOG(INFO, "main", NULL, "inbound spool %s: %zu webhook(s) to replay", dir, rep.records);
+    free(dir);
+    return a->spool ? 0 : -1;
+}
+
+/* What is unsafe about Redis for "200 means durable", or "" when nothing is. */
+static void durability_problem(const struct store_durability *d, char *out, size_t n)
+{
+    out[0] = '\0';
+    if (d->appendonly == 0)
+        snprintf(out, n, "appendonly no");
+    if (d->maxmemory_policy[0] && strcmp(d->maxmemory_policy, "noeviction") != 0)
+        snprintf(out + strlen(out), n - strlen(out), "%smaxmemory-policy %s", out[0] ? ", " : "",
+                 d->maxmemory_policy);
+}
+
+/* Refuses to start against a Redis that may lose what it acknowledged (appendonly no, an
+ * evicting maxmemory-policy) unless [redis] allow_unsafe; an unreachable Redis is no reason
+ * not to start (webhooks go to the spool), an unreadable setting only a warning. */
+static int check_redis(struct app *a, const struct config *cfg)
+{
+    static char problem[128];
+    struct store_conf sc;
+    store_conf_defaults(&sc);
+    sc.host = cfg->redis.host, sc.port = cfg->redis.port, sc.unix_socket = cfg->redis.socket;
+    sc.db = cfg->redis.db;
+    struct store_durability d;
+    struct sr_errbuf eb = {{0}};
+    if (store_check_durability(&sc, &d, &eb) != SR_E_OK) {
+        SR_LOG(WARN, "main", NULL,
+               "Redis not reachable at start (%s): its durability settings are not checked; "
+               "webhooks go to the inbound spool until it is",
+               eb.msg);
+        return 0;
+    }
+    if (d.appendonly < 0 && !d.maxmemory_policy[0])
+        SR_LOG(WARN, "main", NULL,
+               "cannot read Redis' appendonly / maxmemory-policy (CONFIG and "
+               "INFO unavailable): make sure they are yes / noeviction");
+    durability_problem(&d, problem, sizeof(problem));
+    if (!problem[0])
+        return 0;
+    if (!cfg->redis.allow_unsafe) {
+        SR_LOG(ERROR, "main", NULL,
+               "refusing to start: Redis has %s, so a message answered 200 could be lost; set "
+               "appendonly yes and maxmemory-policy noeviction in redis.conf, or [redis] "
+               "allow_unsafe = yes (never in production)",
+               problem);
+        return -1;
+    }
+    SR_LOG(WARN, "main", NULL,
+           "REDIS IS NOT DURABLE (%s): starting only because [redis] allow_unsafe = yes; a "
+           "message answered 200 can be lost",
+           problem);
+    a->redis_unsafe = problem;
+    return 0;
+}
+
 static struct writer *start_writer(const struct config *cfg)
 {
     char host[64] = "suara", consumer[96];
@@ -265,6 +348,7 @@ static struct writer *start_writer(const struct config *cfg)
 static void free_app(struct app *a)
 {
     writer_stop(a->writer);
+    spool_close(a->spool);
     metrics_free(a->metrics);
     dialog_engine_free((struct dialog_engine *)a->dialogs);
     worktime_free((struct worktime *)a->worktime);
@@ -320,7 +404,8 @@ static int cmd_serve(const struct opts *o)
     raise_nofile(cfg);
     struct app a = {0};
     int rc = 1;
-    if (prepare_app(&a, cfg) == 0 && (a.writer = start_writer(cfg)) != NULL) {
+    if (prepare_app(&a, cfg) == 0 && check_redis(&a, cfg) == 0 && open_spool(&a, cfg) == 0 &&
+        (a.writer = start_writer(cfg)) != NULL) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         a.n_workers = cfg->server.workers > 0 ? cfg->server.workers : (int)(cores > 0 ? cores : 1);
         rc = run_workers(&a, &sigs);

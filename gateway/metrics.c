@@ -73,6 +73,11 @@ enum gauge {
     G_WRITER_LAG_MS,
     G_CONNECTIONS_OPEN,
     G_OUTBOX_DEAD,
+    G_SPOOL_RECORDS,
+    G_SPOOL_BYTES,
+    G_SPOOL_REPLAYED,
+    G_SPOOL_FAILED,
+    G_SPOOL_FULL,
     G__COUNT
 };
 
@@ -261,6 +266,20 @@ void metrics_connection_timed_out(struct metrics *m, const char *phase)
 void metrics_connections_open(struct metrics *m, int delta)
 {
     atomic_fetch_add_explicit(&m->gauges[G_CONNECTIONS_OPEN], delta, memory_order_relaxed);
+}
+
+void metrics_set_spool(struct metrics *m, long long records, long long bytes)
+{
+    gauge_set(m, G_SPOOL_RECORDS, records);
+    gauge_set(m, G_SPOOL_BYTES, bytes);
+}
+
+void metrics_spool_event(struct metrics *m, const char *what)
+{
+    enum gauge g = strcmp(what, "replayed") == 0 ? G_SPOOL_REPLAYED
+                   : strcmp(what, "failed") == 0 ? G_SPOOL_FAILED
+                                                 : G_SPOOL_FULL;
+    atomic_fetch_add_explicit(&m->gauges[g], 1, memory_order_relaxed);
 }
 
 /* ---- rendering ---- */
@@ -502,6 +521,20 @@ static const struct metric_def metric_defs[] = {
      render_timed_out},
     {"suara_connections_open", "gauge", "Client connections open (admitted, not yet closed).", "",
      render_gauge, G_CONNECTIONS_OPEN},
+    {"suara_spool_records", "gauge",
+     "Verified webhooks in the inbound spool (accepted while Redis was unreachable), not yet "
+     "replayed.",
+     "", render_gauge, G_SPOOL_RECORDS},
+    {"suara_spool_bytes", "gauge", "Size of the inbound spool file in bytes.", "", render_gauge,
+     G_SPOOL_BYTES},
+    {"suara_spool_replayed_total", "counter", "Spooled webhooks replayed and committed to Redis.",
+     "", render_gauge, G_SPOOL_REPLAYED},
+    {"suara_spool_failed_total", "counter",
+     "Spooled webhooks given up at replay (unreadable, unknown channel, malformed), each logged.",
+     "", render_gauge, G_SPOOL_FAILED},
+    {"suara_spool_full_total", "counter",
+     "Webhooks answered 503 because the inbound spool was full or could not be written.", "",
+     render_gauge, G_SPOOL_FULL},
 };
 
 char *metrics_render(struct metrics *m, size_t *len)

@@ -47,6 +47,11 @@ void metrics_connection_timed_out(struct metrics *m, const char *phase);
 /* delta: +1 when a connection is admitted, -1 when it is gone. */
 void metrics_connections_open(struct metrics *m, int delta);
 
+/* The inbound spool (spool.h): records and bytes waiting; what: "replayed" (committed after
+ * replay), "failed" (given up at replay), "full" (a webhook answered 503: no room or no write). */
+void metrics_set_spool(struct metrics *m, long long records, long long bytes);
+void metrics_spool_event(struct metrics *m, const char *what);
+
 /* Renders everything; returns a heap string (caller frees), length in *len. */
 char *metrics_render(struct metrics *m, size_t *len);
 

@@ -7,6 +7,8 @@
  */
 #include "server.h"
 
+#include "spool.h"
+
 #include "feed.h"
 #include "http_guard.h"
 #include "sr_log.h"
@@ -255,11 +257,20 @@ static void answer_probe(struct gw_request *r)
         writer_get_stats(a->writer, &ws);
         store_up = ws.healthy;
     }
-    json_t *o = json_pack("{s:s, s:s, s:s}", "status", redis_up && store_up ? "ready" : "not ready",
-                          "redis", redis_up ? "up" : "down", "store", store_up ? "up" : "down");
+    /* spooling: webhooks are still accepted (into the inbound spool) while Redis is down, or
+     * older ones are still being replayed; the writer waits for Redis too, so it is not asked */
+    size_t spooled = a->spool ? spool_records(a->spool) : 0;
+    int spooling = a->spool && (!redis_up || spooled > 0);
+    int ok = spooling || (redis_up && store_up);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "status",
+                          spooling ? "spooling"
+                          : ok     ? "ready"
+                                   : "not ready",
+                          "redis", redis_up ? "up" : "down", "store", store_up ? "up" : "down",
+                          "spooled", (json_int_t)spooled);
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    gw_respond(r, redis_up && store_up ? 200 : 503, "application/json", s, strlen(s));
+    gw_respond(r, ok ? 200 : 503, "application/json", s, strlen(s));
     free(s);
 }
 

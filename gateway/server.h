@@ -40,9 +40,11 @@ struct worker {
     int closing;
     int sweeping;
     int sla_sweeping;
-    int scrub_sweeping; /* worker 0: a retention claim is in flight (privacy.c) */
-    int aof_checking;   /* worker 0: an AOF schedule check is in flight */
-    size_t in_flight;   /* requests whose pipeline has not finished */
+    int scrub_sweeping;       /* worker 0: a retention claim is in flight (privacy.c) */
+    int aof_checking;         /* worker 0: an AOF schedule check is in flight */
+    int replaying;            /* this worker holds the spool's replay role (webhook.c) */
+    int64_t unsafe_warned_ms; /* worker 0: last "Redis is not durable" warning */
+    size_t in_flight;         /* requests whose pipeline has not finished */
     uint64_t req_seq;
     uint64_t drain_deadline_ms;
     /* start-up handshake with the main thread */
@@ -127,6 +129,11 @@ void webhook_get(struct gw_request *r);
 void webhook_post(struct gw_request *r); /* body complete */
 void webhook_sweep_expired(struct worker *w);
 void webhook_sweep_sla(struct worker *w);
+/* Replays the inbound spool (spool.h) in order through the pipeline when Redis is up and no
+ * other worker is replaying it; called from the tick. */
+void webhook_replay_spool(struct worker *w);
+/* Publishes the spool's size to the metrics. */
+void webhook_spool_gauges(struct app *a);
 /* Worker 0's privacy duties each tick (privacy.c): removes the raw number from complaints whose
  * retention after resolution ended, and asks Redis for BGREWRITEAOF when the schedule is due. */
 void privacy_sweep(struct worker *w);

@@ -8,11 +8,14 @@
  * the [limits] message rate is not stepped: the window's first excess message gets one slow-down
  * reply, the rest are only deduplicated and acknowledged (the load reads the window's count, the
  * commit counts the message, so the limit costs no extra round trip). The provider
- * gets its 200 only after every item is durable; if Redis cannot confirm, it gets 503.
+ * gets its 200 only after every item is durable: in Redis, or, when Redis is unreachable or
+ * cannot confirm, in the local inbound spool (spool.h; 503 only when that is full), from which
+ * the request is replayed in order through this same pipeline once Redis is back.
  * Also here: the idle-expiry sweep, which runs the dialog's expiry step for claimed sessions.
  */
 #include "server.h"
 
+#include "spool.h"
 #include "sr_log.h"
 #include "sr_mem.h"
 #include "sr_pseudo.h"
@@ -49,6 +52,9 @@ struct job {
     char *rate_id;
     int rate_limit;
     int limited; /* this item is over the limit: not stepped */
+    /* a replay of the inbound spool: no HTTP request (r is NULL), stepped at the receive time */
+    int replay;
+    int64_t received_ms;
 };
 
 static void process_next(struct job *j);
@@ -117,20 +123,58 @@ static void job_free(struct job *j)
     sr_inbound_batch_clear(&j->batch);
     json_decref(j->api_told);
     j->w->in_flight--;
-    gw_request_release(j->r);
+    if (j->r)
+        gw_request_release(j->r);
     free(j);
 }
 
+static void replay_finished(struct job *j, int committed, const char *detail);
+static void replay_interrupted(struct job *j);
+
 static void job_fail(struct job *j, enum sr_err e, const char *detail)
 {
+    if (j->replay && e == SR_E_UNAVAILABLE) { /* e.g. a session busy: the record waits */
+        replay_interrupted(j);
+        return;
+    }
+    if (j->replay) {
+        replay_finished(j, 0, detail);
+        return;
+    }
     gw_respond_error(j->r, e, detail);
     job_free(j);
 }
 
+/* "Now" for this job's dialog step: a replayed message keeps the time it was received. */
+static int64_t job_now(const struct job *j)
+{
+    return j->replay ? j->received_ms : app_domain_now(j->w->app);
+}
+
 static void api_finish(struct job *j);
+static void spool_or_refuse(struct gw_request *r, const struct sr_inbound_batch *b);
+
+/* Redis could not make an item durable. A webhook goes to the spool (200 once on disk; its
+ * items already committed are deduplicated when it is replayed); a replay stops until Redis is
+ * back; an officer's API command is refused. */
+static void job_store_failed(struct job *j)
+{
+    if (j->replay) {
+        replay_interrupted(j);
+    } else if (j->api) {
+        job_fail(j, SR_E_UNAVAILABLE, "state store unavailable; message not accepted");
+    } else {
+        spool_or_refuse(j->r, &j->batch);
+        job_free(j);
+    }
+}
 
 static void job_finish(struct job *j)
 {
+    if (j->replay) {
+        replay_finished(j, 1, NULL);
+        return;
+    }
     if (j->api) {
         api_finish(j);
         return;
@@ -160,7 +204,7 @@ static void on_committed(void *ud, enum sr_err err, enum store_commit_result res
     struct job *j = ud;
     (void)v;
     if (err != SR_E_OK) {
-        job_fail(j, SR_E_UNAVAILABLE, "state store unavailable; message not accepted");
+        job_store_failed(j);
         return;
     }
     if (res == STORE_CONFLICT && ++j->conflicts <= MAX_CONFLICT_RETRIES) {
@@ -318,7 +362,7 @@ static void on_complaint_loaded(void *ud, enum sr_err err, const struct store_co
 {
     struct job *j = ud;
     if (err != SR_E_OK) {
-        job_fail(j, SR_E_UNAVAILABLE, "state store unavailable; message not accepted");
+        job_store_failed(j);
         return;
     }
     run_step(j, c);
@@ -328,7 +372,7 @@ static void on_loaded(void *ud, enum sr_err err, const struct store_session *s)
 {
     struct job *j = ud;
     if (err != SR_E_OK) {
-        job_fail(j, SR_E_UNAVAILABLE, "state store unavailable; message not accepted");
+        job_store_failed(j);
         return;
     }
     if (s->seen) { /* a redelivery: already durable, nothing to do twice */
@@ -340,7 +384,7 @@ static void on_loaded(void *ud, enum sr_err err, const struct store_session *s)
     j->session = s->data ? sr_strndup(s->data, s->len) : NULL;
     j->session_len = s->data ? s->len : 0;
     j->version = s->version;
-    j->now_ms = app_domain_now(j->w->app);
+    j->now_ms = job_now(j);
     if (j->rate_limit > 0 && s->rate_n >= j->rate_limit) {
         commit_limited(j, s->rate_told);
         return;
@@ -405,7 +449,7 @@ static void rate_window(struct job *j, const struct sr_inbound *m)
                               : a->cfg->limits.messages_per_window;
     if (j->rate_limit <= 0)
         return;
-    long long window = app_domain_now(a) / (1000LL * a->cfg->limits.window_s);
+    long long window = job_now(j) / (1000LL * a->cfg->limits.window_s);
     j->rate_id = sr_asprintf("%s:%lld", j->citizen, window);
 }
 
@@ -460,6 +504,14 @@ static void report_rejects(const struct gw_request *r, const struct sr_inbound_b
                ch->conf->name);
 }
 
+/* Redis is unreachable from this worker, or older requests still wait in the spool (a new one
+ * must not overtake them): this request goes to the spool too. */
+static int must_spool(const struct gw_request *r)
+{
+    struct spool *sp = r->w->app->spool;
+    return sp && (!store_is_connected(r->w->store) || spool_records(sp) > 0);
+}
+
 void webhook_post(struct gw_request *r)
 {
     const struct app_channel *ch = r->channel;
@@ -485,12 +537,151 @@ void webhook_post(struct gw_request *r)
     for (size_t i = 0; i < j->batch.n; i++)
         metrics_message_in(r->w->app->metrics, ch->index,
                            sr_inbound_kind_name(j->batch.items[i].kind));
+    if (must_spool(r)) {
+        spool_or_refuse(r, &j->batch);
+        sr_inbound_batch_clear(&j->batch);
+        free(j);
+        return;
+    }
     j->r = r;
     j->w = r->w;
     j->ch = ch;
     gw_request_hold(r);
     r->w->in_flight++;
     process_next(j);
+}
+
+/* ---- the inbound spool (spool.h) ---- */
+
+void webhook_spool_gauges(struct app *a)
+{
+    if (a->spool)
+        metrics_set_spool(a->metrics, (long long)spool_records(a->spool),
+                          (long long)spool_bytes(a->spool));
+}
+
+/* Redis cannot take this verified request now: keep it in the spool (on disk before the answer)
+ * and answer as if committed, or 503 when the spool is full or cannot be written. */
+static void spool_or_refuse(struct gw_request *r, const struct sr_inbound_batch *b)
+{
+    struct app *a = r->w->app;
+    const struct app_channel *ch = r->channel;
+    struct sr_errbuf eb = {{0}};
+    struct sr_http_in in = http_in(r);
+    enum sr_err e =
+        a->spool ? spool_append(a->spool, ch->conf->name, app_domain_now(a), &in, &eb)
+                 : sr_errf(&eb, SR_E_UNAVAILABLE, "state store unavailable; message not accepted");
+    webhook_spool_gauges(a);
+    if (e != SR_E_OK) {
+        metrics_spool_event(a->metrics, "full");
+        SR_LOG(WARN, "webhook", r->id, "channel %s: not spooled: %s", ch->conf->name, eb.msg);
+        gw_respond_error(r, SR_E_UNAVAILABLE, eb.msg);
+        return;
+    }
+    struct sr_http_answer ans = {0};
+    if (ch->handler->format_answer(ch->conf, b, &ans, &eb) != SR_E_OK) {
+        sr_http_answer_clear(&ans);
+        gw_respond(r, 200, "application/json", "{}", 2); /* it is on disk: never a 5xx now */
+        return;
+    }
+    respond_answer(r, &ans);
+}
+
+static void replay_next(struct worker *w);
+
+static void replay_stop(struct worker *w)
+{
+    spool_release(w->app->spool);
+    w->replaying = 0;
+    webhook_spool_gauges(w->app);
+}
+
+/* The replayed record is committed (or given up, with the reason logged): past it, next. */
+static void replay_finished(struct job *j, int committed, const char *detail)
+{
+    struct worker *w = j->w;
+    struct app *a = w->app;
+    metrics_spool_event(a->metrics, committed ? "replayed" : "failed");
+    if (!committed)
+        SR_LOG(ERROR, "spool", NULL, "channel %s: spooled webhook given up: %s", j->ch->conf->name,
+               detail ? detail : "failed");
+    spool_done(a->spool);
+    job_free(j);
+    replay_next(w);
+}
+
+/* Redis went away again: the record stays where it is for the next attempt. */
+static void replay_interrupted(struct job *j)
+{
+    struct worker *w = j->w;
+    SR_LOG(WARN, "spool", NULL, "replay paused: state store unavailable");
+    job_free(j);
+    replay_stop(w);
+}
+
+/* Parses a spooled request and runs it through the pipeline; -1 (detail in eb) when it cannot
+ * be run at all. The signature was verified before it was spooled. */
+static int replay_start(struct worker *w, const struct spool_record *rec, struct sr_errbuf *eb)
+{
+    struct app *a = w->app;
+    const struct app_channel *ch = app_channel_find(a, rec->channel, strlen(rec->channel));
+    if (!ch) {
+        sr_errf(eb, SR_E_NOT_FOUND, "channel %s is no longer configured", rec->channel);
+        return -1;
+    }
+    struct job *j = sr_calloc(1, sizeof(*j));
+    if (ch->handler->parse(ch->conf, &rec->in, &j->batch, eb) != SR_E_OK) {
+        sr_inbound_batch_clear(&j->batch);
+        free(j);
+        return -1;
+    }
+    j->w = w;
+    j->ch = ch;
+    j->replay = 1;
+    j->received_ms = rec->received_ms;
+    w->in_flight++;
+    process_next(j);
+    return 0;
+}
+
+static void replay_next(struct worker *w)
+{
+    struct app *a = w->app;
+    for (;;) {
+        if (w->draining || !store_is_connected(w->store)) {
+            replay_stop(w);
+            return;
+        }
+        struct spool_record rec;
+        struct sr_errbuf eb = {{0}};
+        enum sr_err e = spool_peek(a->spool, &rec, &eb);
+        if (e == SR_E_NOT_FOUND || e == SR_E_IO) {
+            if (e == SR_E_IO)
+                SR_LOG(ERROR, "spool", NULL, "%s", eb.msg);
+            else
+                SR_LOG(INFO, "spool", NULL, "worker %d: inbound spool replayed", w->idx);
+            replay_stop(w);
+            return;
+        }
+        int started = e == SR_E_OK && replay_start(w, &rec, &eb) == 0;
+        spool_record_clear(&rec);
+        if (started)
+            return;
+        metrics_spool_event(a->metrics, "failed");
+        SR_LOG(ERROR, "spool", NULL, "spooled webhook given up: %s", eb.msg);
+        spool_done(a->spool);
+    }
+}
+
+void webhook_replay_spool(struct worker *w)
+{
+    struct spool *sp = w->app->spool;
+    if (!sp || w->replaying || w->draining || !store_is_connected(w->store) || !spool_claim(sp))
+        return;
+    w->replaying = 1;
+    SR_LOG(INFO, "spool", NULL, "worker %d: replaying %zu spooled webhook(s)", w->idx,
+           spool_records(sp));
+    replay_next(w);
 }
 
 /* ---- officer commands over the HTTP API ---- */

@@ -99,6 +99,23 @@ static void begin_close(struct worker *w)
     sender_stop(w->sender, on_sender_stopped, w);
 }
 
+#define UNSAFE_WARN_EVERY_MS (3600 * 1000LL)
+
+/* Worker 0, each tick: the spool's gauges, and the hourly reminder that Redis was found not
+ * durable and [redis] allow_unsafe let the gateway start anyway. */
+static void worker0_duties(struct worker *w)
+{
+    webhook_spool_gauges(w->app);
+    int64_t now = app_now_ms();
+    if (w->app->redis_unsafe && now - w->unsafe_warned_ms >= UNSAFE_WARN_EVERY_MS) {
+        w->unsafe_warned_ms = now;
+        SR_LOG(WARN, "worker", NULL,
+               "REDIS IS NOT DURABLE (%s): a message answered 200 can be lost; running only "
+               "because [redis] allow_unsafe = yes",
+               w->app->redis_unsafe);
+    }
+}
+
 static void on_tick(uv_timer_t *t)
 {
     struct worker *w = t->data;
@@ -107,8 +124,11 @@ static void on_tick(uv_timer_t *t)
             begin_close(w);
         return;
     }
+    webhook_replay_spool(w);
     webhook_sweep_expired(w);
     webhook_sweep_sla(w);
+    if (w->idx == 0)
+        worker0_duties(w);
     if (w->idx == 0 && store_is_connected(w->store)) {
         store_backlog(w->store, on_backlog, w);
         privacy_sweep(w);

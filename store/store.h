@@ -319,4 +319,17 @@ struct store_backlog {
 typedef void store_backlog_cb(void *ud, enum sr_err err, const struct store_backlog *b);
 void store_backlog(struct store *s, store_backlog_cb *cb, void *ud);
 
+/* ---- start-up durability check (store_check.c; blocking, before the workers start) ---- */
+
+struct store_durability {
+    int appendonly;            /* 1 yes, 0 no, -1 unreadable */
+    char maxmemory_policy[32]; /* "" when unreadable */
+    char appendfsync[32];      /* "" when unreadable (INFO does not say) */
+    const char *source;        /* "CONFIG GET", "INFO" or "none": where appendonly came from */
+};
+/* Reads Redis' persistence and eviction settings. SR_E_UNAVAILABLE when Redis cannot be reached
+ * (eb filled); unreadable settings are SR_E_OK with the fields left unknown. */
+enum sr_err store_check_durability(const struct store_conf *conf, struct store_durability *d,
+                                   struct sr_errbuf *eb);
+
 #endif

@@ -158,4 +158,8 @@ void store_conn_start(struct store_conn *c);
 /* Called when the SUB connection is ready (SELECT answered): sends SUBSCRIBE <p>feed. */
 void store_feed_ready(struct store_conn *c);
 
+/* A blocking connection for one-off tools (purge, the start-up durability check): 2 s timeouts,
+ * SELECT conf->db. NULL with eb filled when Redis cannot be reached. Caller redisFree()s it. */
+redisContext *store_connect_sync(const struct store_conf *c, struct sr_errbuf *eb);
+
 #endif

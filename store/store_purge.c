@@ -232,7 +232,7 @@ static int purge_plain_key(struct purge *p, const char *k, size_t len)
     return 0;
 }
 
-static redisContext *connect_conf(const struct store_conf *c, struct sr_errbuf *eb)
+redisContext *store_connect_sync(const struct store_conf *c, struct sr_errbuf *eb)
 {
     struct timeval t = {2, 0};
     redisContext *rc = c->unix_socket && c->unix_socket[0]
@@ -263,7 +263,8 @@ enum sr_err store_purge_citizen(const struct store_conf *conf, const char *key,
     *rep = (struct store_purge_report){0};
     if (!conf || !conf->prefix || !key || !pseudonym || strlen(pseudonym) != 64 || !tombstone)
         return sr_errf(eb, SR_E_INVALID, "purge: a key, a 64-hex pseudonym and a tombstone");
-    struct purge p = {connect_conf(conf, eb), conf, key, pseudonym, tombstone, rep, eb, SR_E_OK};
+    struct purge p = {
+        store_connect_sync(conf, eb), conf, key, pseudonym, tombstone, rep, eb, SR_E_OK};
     if (!p.rc)
         return SR_E_UNAVAILABLE;
     char *sess = sr_asprintf("%ssess:*", conf->prefix);

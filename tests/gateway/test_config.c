@@ -133,6 +133,9 @@ static void test_defaults(void **state)
     assert_int_equal(c->server.body_limit, 65536);
     assert_int_equal(c->server.idle_timeout_s, 30);
     assert_string_equal(c->server.log_level, "info");
+    assert_string_equal(c->server.spool_dir, ""); /* "spool" beside sqlite_path */
+    assert_int_equal(c->server.spool_max_bytes, 268435456);
+    assert_int_equal(c->redis.allow_unsafe, 0);
     assert_string_equal(c->server.data_dir, "dialogs/data");
     assert_string_equal(c->server.trust_proxy, "no");
     assert_int_equal(c->server.n_proxies, 0);
@@ -270,6 +273,10 @@ static const struct {
      "SUARA_SERVER_TRUST_PROXY: [server] trust_proxy: item 1 is not an IPv4 / IPv6 address"},
     {"SUARA_SERVER_TRUST_PROXY", "::1/129",
      "SUARA_SERVER_TRUST_PROXY: [server] trust_proxy: item 1: prefix length must be 0-128"},
+    {"SUARA_SERVER_SPOOL_MAX_BYTES", "1k",
+     "SUARA_SERVER_SPOOL_MAX_BYTES: [server] spool_max_bytes: must be between 65536"},
+    {"SUARA_REDIS_ALLOW_UNSAFE", "maybe",
+     "SUARA_REDIS_ALLOW_UNSAFE: [redis] allow_unsafe: must be yes or no"},
     {"SUARA_SERVER_THROTTLE_FAILURES", "0", "[server] throttle_failures: must be between 1"},
     {"SUARA_SENDER_BACKOFF_MAX_MS", "100",
      "SUARA_SENDER_BACKOFF_MAX_MS: [sender] backoff_max_ms: backoff_min_ms must not exceed"},

@@ -66,7 +66,12 @@ int wait_ready(int timeout_ms)
     snprintf(url, sizeof(url), "%s/readyz", E.base);
     long long end = harness_mono_ms() + timeout_ms;
     while (harness_mono_ms() < end) {
-        if (http_get(url, NULL) == 200)
+        /* "ready": Redis connected and nothing left in the inbound spool (200 "spooling" means
+         * webhooks are accepted, not yet that Redis is there) */
+        char *body = NULL;
+        int ready = http_get(url, &body) == 200 && strstr(body, "\"status\":\"ready\"");
+        free(body);
+        if (ready)
             return 0;
         harness_sleep_ms(50);
     }

@@ -29,6 +29,7 @@ extern struct e2e E;
 int e2e_setup(void **state);
 int e2e_teardown(void **state);
 int start_suara(void);
+/* Waits (bounded) for /readyz "ready": Redis connected, the writer healthy, the spool empty. */
 int wait_ready(int timeout_ms);
 
 long http_get(const char *url, char **body);

@@ -248,22 +248,34 @@ static void test_idle_session_expires_as_abandoned(void **state)
                      1);
 }
 
-static void test_redis_stopped_means_503(void **state)
+/* Redis stopped: the webhook is no longer refused with 503 (Twilio would not retry it) but
+ * kept in the inbound spool, answered 200 once on disk, and processed once when Redis returns
+ * (test_spool_e2e.c tests the spool at length). */
+static void test_redis_stopped_means_spooled(void **state)
 {
     (void)state;
     assert_int_equal(harness_stop(E.redis, SIGTERM, 10000), 0);
     char *id = next_id("wamid.down.");
     char *body = wa_body("6280000001007", id, "NILAI BMK001", NULL);
     long long t0 = harness_mono_ms();
-    assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 503);
+    assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 200);
     assert_true(harness_mono_ms() - t0 < 10000);
-    char url[128];
+    char url[128], *ready = NULL;
     snprintf(url, sizeof(url), "%s/readyz", E.base);
-    assert_int_equal(http_get(url, NULL), 503);
+    assert_int_equal(http_get(url, &ready), 200);
+    assert_non_null(strstr(ready, "\"status\":\"spooling\""));
+    assert_non_null(strstr(ready, "\"redis\":\"down\""));
+    free(ready);
+    assert_int_equal(mock_count("6280000001007"), 0);
     E.redis = harness_redis_start(E.dir);
     assert_true(E.redis > 0);
     assert_int_equal(wait_ready(20000), 0);
-    assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 200);
+    /* /readyz is 200 while spooling too: wait for the replay's reply itself */
+    long long end = harness_mono_ms() + 20000;
+    while (mock_count("6280000001007") < 1 && harness_mono_ms() < end)
+        harness_sleep_ms(100);
+    assert_int_equal(post_wa_signed(body, WA_SECRET, NULL), 200); /* a redelivery: deduplicated */
+    assert_int_equal(mock_settled_count("6280000001007"), 1);
     free(body);
     free(id);
 }
@@ -281,7 +293,7 @@ int main(void)
         cmocka_unit_test(test_oversized_headers_are_refused),
         cmocka_unit_test(test_idle_session_expires_as_abandoned),
         cmocka_unit_test(test_log_has_no_secrets_or_numbers),
-        cmocka_unit_test(test_redis_stopped_means_503),
+        cmocka_unit_test(test_redis_stopped_means_spooled),
     };
     return cmocka_run_group_tests(tests, e2e_setup, e2e_teardown);
 }
