@@ -82,6 +82,10 @@ class Server(ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True
     allow_reuse_address = True
+    # socketserver listens with a backlog of 5: a sender opening one connection per reply in
+    # flight (up to 64 per worker) overflowed it, and the resets that followed made answered
+    # sends look unanswered (and so sent again). A real provider's front accepts far more.
+    request_queue_size = 1024
 
     def handle_error(self, request, client_address):
         # A client that gave up (the slow fault) makes the late answer fail: expected here.

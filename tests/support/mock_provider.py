@@ -113,6 +113,9 @@ def tw_send(handler, body, sid):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5; the sender opens one connection per reply in
+    # flight (up to 64 per worker), so a burst would overflow it and look like a provider fault.
+    request_queue_size = 1024
 
     def handle_error(self, request, client_address):
         # A client that gave up (timeout test) makes the late answer fail: not an error here.
