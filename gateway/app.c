@@ -81,3 +81,26 @@ struct dialog_env app_dialog_env(const struct app *a)
         .roster = a->roster,
     };
 }
+
+/* Takes v when it is set: a loaded config always is (the key table's bounds), a config built by
+ * hand for a command's test may leave it 0, and then the store's default stands. */
+static void set_if(int *dst, int v)
+{
+    if (v > 0)
+        *dst = v;
+}
+
+void app_store_conf(const struct config *cfg, struct store_conf *sc)
+{
+    store_conf_defaults(sc);
+    sc->host = cfg->redis.host;
+    sc->port = cfg->redis.port;
+    sc->unix_socket = cfg->redis.socket;
+    sc->db = cfg->redis.db;
+    sc->prefix = cfg->redis.prefix;
+    set_if(&sc->session_ttl_s, cfg->redis.session_ttl_s);
+    set_if(&sc->dedupe_ttl_s, cfg->redis.dedupe_ttl_s);
+    set_if(&sc->number_retention_s, cfg->privacy.number_retention_s);
+    set_if(&sc->complaint_record_ttl_s, cfg->privacy.complaint_record_ttl_s);
+    set_if(&sc->command_timeout_ms, cfg->redis.command_timeout_ms);
+}

@@ -14,6 +14,7 @@
 #include "evalstore.h"
 #include "handler.h"
 #include "metrics.h"
+#include "store.h"
 #include "writer.h"
 
 #include <stddef.h>
@@ -53,6 +54,10 @@ void app_citizen_hash(const struct app *a, const char *address, char out[65]);
  * hash "h:<64 hex>" (sr_pseudo_provider_id). out: SR_PSEUDO_ID_LEN bytes. */
 void app_provider_id_hash(const struct app *a, const char *id, char out[67]);
 
+/* The Redis connection settings of cfg ([redis], and the [privacy] retention the commit script
+ * applies), on store_conf_defaults: the one mapping for the gateway, the sweeps and the commands.
+ */
+void app_store_conf(const struct config *cfg, struct store_conf *sc);
 /* Wall-clock unix milliseconds (timeouts, lags). */
 int64_t app_now_ms(void);
 /* "Now" for the domain: dialog steps, idle expiry, SLA deadlines. The real clock, or the time

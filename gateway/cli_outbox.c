@@ -6,6 +6,8 @@
  */
 #include "cli_outbox.h"
 
+#include "app.h"
+
 #include "outbox_admin.h"
 #include "sr_log.h"
 #include "sr_mem.h"
@@ -95,14 +97,7 @@ static struct store *cli_store(struct cli_run *c, const struct config *cfg)
 {
     struct sr_errbuf eb = {{0}};
     struct store_conf sc;
-    store_conf_defaults(&sc);
-    sc.host = cfg->redis.host;
-    sc.port = cfg->redis.port;
-    sc.unix_socket = cfg->redis.socket;
-    sc.db = cfg->redis.db;
-    sc.prefix = cfg->redis.prefix;
-    sc.dedupe_ttl_s = cfg->redis.dedupe_ttl_s;
-    sc.command_timeout_ms = cfg->redis.command_timeout_ms;
+    app_store_conf(cfg, &sc);
     struct store *s = store_new(&c->loop, &sc, &eb);
     if (!s)
         fprintf(stderr, "suara: %s\n", eb.msg);

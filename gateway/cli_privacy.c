@@ -6,6 +6,8 @@
  */
 #include "cli_privacy.h"
 
+#include "app.h"
+
 #include "evalstore.h"
 #include "store_purge.h"
 
@@ -69,16 +71,6 @@ static int resolve(const struct config *cfg, const struct purge_args *a, char ps
     return rc;
 }
 
-static void store_conf_of(const struct config *cfg, struct store_conf *sc)
-{
-    store_conf_defaults(sc);
-    sc->host = cfg->redis.host;
-    sc->port = cfg->redis.port;
-    sc->unix_socket = cfg->redis.socket;
-    sc->db = cfg->redis.db;
-    sc->prefix = cfg->redis.prefix;
-}
-
 static void print_report(const char *shown, const struct store_purge_report *r,
                          const struct evalstore_purge_report *e, int as_json)
 {
@@ -118,7 +110,7 @@ int cli_privacy(const struct config *cfg, int argc, char **argv)
     char tomb[EVALSTORE_TOMBSTONE_LEN];
     evalstore_new_tombstone(tomb);
     struct store_conf sc;
-    store_conf_of(cfg, &sc);
+    app_store_conf(cfg, &sc);
     struct store_purge_report rr;
     struct evalstore_purge_report er = {0};
     struct sr_errbuf eb = {{0}};

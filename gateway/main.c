@@ -283,9 +283,7 @@ static int check_redis(struct app *a, const struct config *cfg)
 {
     static char problem[128];
     struct store_conf sc;
-    store_conf_defaults(&sc);
-    sc.host = cfg->redis.host, sc.port = cfg->redis.port, sc.unix_socket = cfg->redis.socket;
-    sc.db = cfg->redis.db;
+    app_store_conf(cfg, &sc);
     struct store_durability d;
     struct sr_errbuf eb = {{0}};
     if (store_check_durability(&sc, &d, &eb) != SR_E_OK) {

@@ -475,17 +475,7 @@ static int start_parts(struct worker *w, struct sr_errbuf *eb)
 {
     const struct config *cfg = w->app->cfg;
     struct store_conf sc;
-    store_conf_defaults(&sc);
-    sc.host = cfg->redis.host;
-    sc.port = cfg->redis.port;
-    sc.unix_socket = cfg->redis.socket;
-    sc.db = cfg->redis.db;
-    sc.prefix = cfg->redis.prefix;
-    sc.session_ttl_s = cfg->redis.session_ttl_s;
-    sc.dedupe_ttl_s = cfg->redis.dedupe_ttl_s;
-    sc.number_retention_s = cfg->privacy.number_retention_s;
-    sc.complaint_record_ttl_s = cfg->privacy.complaint_record_ttl_s;
-    sc.command_timeout_ms = cfg->redis.command_timeout_ms;
+    app_store_conf(cfg, &sc);
     sc.on_rtt = on_rtt;
     sc.on_rtt_ud = w->app->metrics;
     w->store = store_new(&w->loop, &sc, eb);
