@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Gateway internals shared by worker.c (thread, loop, lifecycle), server.c (libwebsockets HTTP:
- * routing, limits, answering) and webhook.c (the inbound pipeline). Not a public API.
+ * routing, limits, answering), turn.h (the core path) and its callers. Not a public API.
  */
 #ifndef SERVER_H
 #define SERVER_H
@@ -124,11 +124,12 @@ void api_request(struct gw_request *r);
 /* Records a token's use (last_used_at) on the thread pool: a write must not wait on the loop. */
 void api_token_touch(struct worker *w, long long id, int64_t ms);
 
-/* webhook.c */
+/* webhook.c: the provider side of the core path (the turn itself is turn.h) */
 void webhook_get(struct gw_request *r);
 void webhook_post(struct gw_request *r); /* body complete */
-void webhook_sweep_expired(struct worker *w);
-void webhook_sweep_sla(struct worker *w);
+/* sweep.c: idle expiry and SLA deadlines, from the tick */
+void sweep_expired(struct worker *w);
+void sweep_sla(struct worker *w);
 /* Replays the inbound spool (spool.h) in order through the pipeline when Redis is up and no
  * other worker is replaying it; called from the tick. */
 void webhook_replay_spool(struct worker *w);
@@ -137,7 +138,7 @@ void webhook_spool_gauges(struct app *a);
 /* Worker 0's privacy duties each tick (privacy.c): removes the raw number from complaints whose
  * retention after resolution ended, and asks Redis for BGREWRITEAOF when the schedule is due. */
 void privacy_sweep(struct worker *w);
-/* An officer's complaint command over the HTTP API, run through the same dialog step and atomic
+/* officer_api.c: an officer's complaint command over the HTTP API, run through the same dialog step and atomic
  * commit as the chat command: text is what the officer would have typed ("TERIMA K7M2QX",
  * "BALAS K7M2QX <text>", "SELESAI K7M2QX <note>", "DAFTAR"); officer_code is the token's officer
  * (already verified by the caller). idem_key (the Idempotency-Key header, may be NULL) makes a

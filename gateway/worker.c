@@ -125,8 +125,8 @@ static void on_tick(uv_timer_t *t)
         return;
     }
     webhook_replay_spool(w);
-    webhook_sweep_expired(w);
-    webhook_sweep_sla(w);
+    sweep_expired(w);
+    sweep_sla(w);
     if (w->idx == 0)
         worker0_duties(w);
     if (w->idx == 0 && store_is_connected(w->store)) {
