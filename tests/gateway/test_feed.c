@@ -31,6 +31,8 @@
 #include <string.h>
 
 #define MAX_MSGS 16
+#define MARKER "6280000003901"  /* fake: a survey whose idle expiry marks a sweep */
+#define IDLE_MS (1800 * 1000LL) /* [dialog] session_idle_s, its default */
 #define N_BMK 12 /* enough that both workers get some (SO_REUSEPORT spreads by 4-tuple hash) */
 
 struct client {
@@ -229,6 +231,44 @@ static void assert_both_workers(void)
     assert_true(seen[0] && seen[1]);
 }
 
+/* Each client i has received marker[i] (NULL: not waited for). */
+struct marker_wait {
+    struct client *cs;
+    size_t n;
+    const char *const *marker;
+};
+
+static int markers_seen(void *ud)
+{
+    struct marker_wait *x = ud;
+    int seen = 1;
+    pthread_mutex_lock(&mu);
+    for (size_t i = 0; i < x->n; i++)
+        if (x->marker[i] && !has(&x->cs[i], x->marker[i]))
+            seen = 0;
+    pthread_mutex_unlock(&mu);
+    return seen;
+}
+
+/* Publishes one marker item per unit after the items under test and waits until every client
+ * has its unit's marker. A worker forwards its subscription's items in order, so anything
+ * wrongly routed before the markers has arrived by then. */
+static void publish_markers_and_wait(struct client *cs, size_t n, const char *const *marker)
+{
+    static const char *const items[][2] = {{"PATEN-BMK", "MRK001"}, {"KEL-SRW", "MRK002"}};
+    redisContext *rc = redis();
+    for (size_t k = 0; k < sizeof(items) / sizeof(items[0]); k++) {
+        char json[160];
+        snprintf(json, sizeof(json),
+                 "{\"type\":\"complaint_opened\",\"unit\":\"%s\",\"ticket\":\"%s\"}", items[k][0],
+                 items[k][1]);
+        publish(rc, json);
+    }
+    redisFree(rc);
+    struct marker_wait x = {cs, n, marker};
+    assert_int_equal(harness_wait_until(markers_seen, &x, 10000), 0);
+}
+
 static void test_fan_out_by_unit(void **state)
 {
     (void)state;
@@ -273,13 +313,17 @@ static void test_fan_out_by_unit(void **state)
         want[i] = 2;
     want[N_BMK + 2] = 3; /* admin: hello, both events (and the probes) */
     assert_int_equal(wait_clients(cs, N, want, 10000), 0);
-    harness_sleep_ms(300); /* anything wrongly routed would arrive by now */
+    const char *marker[N];
+    for (int i = 0; i < N; i++)
+        marker[i] = i < N_BMK ? "MRK001" : "MRK002";
+    publish_markers_and_wait(cs, N, marker);
     pthread_mutex_lock(&mu);
     for (int i = 0; i < N_BMK; i++) {
         assert_true(has(&cs[i], "ABC234"));
         assert_false(has(&cs[i], "XYZ567"));
+        assert_false(has(&cs[i], "MRK002"));
         assert_false(has(&cs[i], "probe"));
-        assert_int_equal(cs[i].n, 2);
+        assert_int_equal(cs[i].n, 3); /* hello, ABC234, the marker */
     }
     for (int i = N_BMK; i < N_BMK + 2; i++) {
         assert_true(has(&cs[i], "XYZ567"));
@@ -414,14 +458,27 @@ static void test_complaint_events_reach_the_unit_only(void **state)
     e2e_set_clock(MONDAY_0900 + 4 * 24 * 3600000LL); /* Friday: the first response is overdue */
     want[0] = want[1] = 3;
     assert_int_equal(wait_clients(cs, N, want, 15000), 0);
-    harness_sleep_ms(2500); /* both workers sweep again: still one escalation */
+    /* The sweeps run again and escalate nothing more. The positive marker that one did: a survey
+     * started now expires on the drill clock, and the idle sweep runs in the same tick as the
+     * SLA sweep (gateway/worker.c); once it is abandoned and the gateway drained, a second
+     * escalation would have been published, before the feed markers. No deadline of this ticket
+     * lies in the half hour the clock moves. */
+    const char *abandoned = "SELECT count(*) FROM surveys WHERE status = 'abandoned'";
+    long long before = db_int(abandoned);
+    assert_int_equal(wa_send(MARKER, "NILAI BMK001", NULL), 200);
+    assert_true(mock_settled_count(MARKER) >= 1);
+    e2e_set_clock(e2e_clock_ms + IDLE_MS + 1000);
+    assert_int_equal(wait_db(abandoned, before + 1, 15000), before + 1);
+    assert_int_equal(e2e_wait_drained(20000), 0);
+    const char *marker[N] = {"MRK001", "MRK001", "MRK002"};
+    publish_markers_and_wait(cs, N, marker);
     pthread_mutex_lock(&mu);
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(cs[i].n, 3);
+        assert_int_equal(cs[i].n, 4); /* hello, opened, one breach, the marker */
         assert_event(&cs[i], 1, "complaint_opened", ticket);
         assert_event(&cs[i], 2, "sla_breached", ticket);
     }
-    assert_int_equal(cs[2].n, 1); /* KEL-SRW: the hello only */
+    assert_int_equal(cs[2].n, 2); /* KEL-SRW: the hello and its marker only */
     pthread_mutex_unlock(&mu);
     ws_stop(&ws, cs, N);
     e2e_set_clock(MONDAY_0900);
@@ -445,6 +502,17 @@ static long long wait_subscribers(long long want, int timeout_ms)
     return n;
 }
 
+static int redis_seen_down(void *ud)
+{
+    (void)ud;
+    char url[128], *body = NULL;
+    snprintf(url, sizeof(url), "%s/readyz", E.base);
+    http_get(url, &body);
+    int down = body && strstr(body, "\"redis\":\"down\"") != NULL;
+    free(body);
+    return down;
+}
+
 static void test_resubscribes_after_redis_kill(void **state)
 {
     (void)state;
@@ -460,7 +528,8 @@ static void test_resubscribes_after_redis_kill(void **state)
     assert_int_equal(wait_subscribers(2, 10000), 2);
 
     assert_int_equal(harness_stop(E.redis, SIGKILL, 5000), 128 + SIGKILL);
-    harness_sleep_ms(1000); /* the fault: Redis gone for a second */
+    /* the fault lasts until the gateway has seen it (not a fixed second) */
+    assert_int_equal(harness_wait_until(redis_seen_down, NULL, 10000), 0);
     E.redis = harness_redis_start(E.dir);
     assert_true(E.redis > 0);
     assert_int_equal(wait_subscribers(2, 20000), 2); /* both workers are back on the channel */

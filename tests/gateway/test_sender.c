@@ -17,6 +17,7 @@
 
 #include "cli_outbox.h"
 #include "config.h"
+#include "harness.h"
 #include "sender.h"
 #include "sr_log.h"
 #include "sr_mem.h"
@@ -38,7 +39,7 @@
 
 static pid_t mock_pid = -1;
 static char mock_base[64];
-static char port_file[64];
+static char *mock_dir;
 static char *wa_base, *tw_base;
 static char log_path[64];
 static int log_fd = -1;
@@ -46,21 +47,7 @@ static int log_fd = -1;
 #define WA_TO "6281200000001"
 #define TW_TO "6281200000002"
 
-/* ---- the mock provider process ---- */
-
-static int read_port(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[32] = {0};
-    char *end = NULL;
-    long port = -1;
-    if (fgets(line, sizeof(line), f))
-        port = strtol(line, &end, 10);
-    fclose(f);
-    return (end && end != line && port > 0 && port < 65536) ? (int)port : -1;
-}
+/* ---- the mock provider process (tests/support/harness.c starts and stops it by PID) ---- */
 
 static int suite_setup(void **state)
 {
@@ -75,39 +62,27 @@ static int suite_setup(void **state)
     sr_log_set_level(SR_LOG_DEBUG);
     if (!getenv("SUARA_TEST_REDIS_SOCKET") || !getenv("SUARA_TEST_REDIS_SOCKET")[0])
         return -1;
-    snprintf(port_file, sizeof(port_file), "/tmp/suara-snd-%ld.port", (long)getpid());
-    unlink(port_file);
-    mock_pid = fork();
-    if (mock_pid == 0) {
-        execlp("python3", "python3", SUARA_SOURCE_DIR "/tests/support/mock_provider.py", "--port",
-               "0", "--port-file", port_file, (char *)NULL);
-        _exit(127);
-    }
-    if (mock_pid < 0)
+    int port = 0;
+    mock_dir = harness_tmpdir("snd");
+    if (!mock_dir)
         return -1;
-    struct timespec ts = {0, 50 * 1000 * 1000};
-    for (int i = 0; i < 200; i++) { /* at most 10 s */
-        int port = read_port(port_file);
-        if (port > 0) {
-            snprintf(mock_base, sizeof(mock_base), "http://127.0.0.1:%d", port);
-            wa_base = sr_asprintf("%s/graph", mock_base);
-            tw_base = sr_asprintf("%s/twilio", mock_base);
-            return 0;
-        }
-        nanosleep(&ts, NULL);
-    }
-    return -1;
+    mock_pid = harness_mock_start(mock_dir, &port);
+    if (mock_pid <= 0)
+        return -1;
+    snprintf(mock_base, sizeof(mock_base), "http://127.0.0.1:%d", port);
+    wa_base = sr_asprintf("%s/graph", mock_base);
+    tw_base = sr_asprintf("%s/twilio", mock_base);
+    return 0;
 }
 
 static int suite_teardown(void **state)
 {
     (void)state;
-    if (mock_pid > 0) {
-        kill(mock_pid, SIGTERM);
-        waitpid(mock_pid, NULL, 0);
-        mock_pid = -1;
-    }
-    unlink(port_file);
+    if (mock_pid > 0)
+        harness_stop(mock_pid, SIGTERM, 5000);
+    mock_pid = -1;
+    harness_rmdir(mock_dir);
+    free(mock_dir);
     sr_log_set_fd(2);
     if (log_fd >= 0)
         close(log_fd);
@@ -116,6 +91,19 @@ static int suite_teardown(void **state)
     free(wa_base);
     free(tw_base);
     return 0;
+}
+
+/* Lines of the suite's log so far that contain needle. */
+static int log_count(const char *needle)
+{
+    FILE *f = fopen(log_path, "r");
+    assert_non_null(f);
+    char line[2048];
+    int n = 0;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
 }
 
 static size_t collect(char *data, size_t size, size_t nmemb, void *userp)
@@ -814,15 +802,6 @@ static void run_until_calls(struct env *e, size_t n, int status)
     }
 }
 
-/* Runs e's loop for ms milliseconds of monotonic time: a measuring window, not a wait for
- * something to happen. */
-static void run_for(struct env *e, int ms)
-{
-    uint64_t until = uv_hrtime() + (uint64_t)ms * 1000 * 1000;
-    while (uv_hrtime() < until)
-        uv_run(&e->loop, UV_RUN_ONCE);
-}
-
 static int count_events(redisContext *rc, const char *prefix, const char *type)
 {
     json_t *ev = events(rc, prefix);
@@ -899,12 +878,20 @@ static void test_breaker_opens_and_closes(void **state)
         assert_true(uv_hrtime() < deadline);
         uv_run(&e.loop, UV_RUN_ONCE);
     }
+    /* The window is the breaker's own progress, not a fixed time (which a loaded machine would
+     * fill with fewer calls): it ends once three probes have gone out, at least two open periods
+     * (>= 800 ms) in which 4 jobs without a breaker would make ~7 calls each. */
     size_t before = mock_count(0);
-    run_for(&e, 1600); /* without a breaker: 4 jobs x ~7 retries in this window */
+    int probes = log_count("breaker half-open");
+    uint64_t t0 = uv_hrtime();
+    while (log_count("breaker half-open") < probes + 3) {
+        assert_true(uv_hrtime() < deadline);
+        uv_run(&e.loop, UV_RUN_ONCE);
+    }
     size_t during = mock_count(0) - before;
-    print_message("breaker: %zu provider calls in 1.6 s of outage with 4 replies waiting\n",
-                  during);
-    assert_true(during <= 8); /* a probe every ~400 ms, plus stragglers in flight */
+    print_message("breaker: %zu provider calls in %.2f s (3 probes) with 4 replies waiting\n",
+                  during, (double)(uv_hrtime() - t0) / 1e9);
+    assert_true(during <= 3 + 4); /* the probes, plus stragglers in flight when it opened */
     assert_int_equal(e.notes[SENDER_NOTE_BREAKER_CLOSED], 0);
     mock_reset(NULL);
     env_run_until_acked(&e, ids[3]);
@@ -1024,10 +1011,10 @@ static void test_two_workers_one_send(void **state)
     struct sender *s2 = sender_start(&e.loop, st2, e.ch, 2, &c, &eb);
     assert_non_null(s2);
     env_run_until_acked(&e, id);
-    run_for(&e, 300); /* a late second send would show up here */
-    assert_int_equal(mock_count(200), 1);
-    assert_int_equal(mock_count(0), 9); /* 8 failures, 1 success: no attempt made twice */
-    assert_int_equal(count_events(e.rc, e.prefix, "reply_sent"), 1);
+    /* a late second send must show up before a later reply is through, and before the second
+     * worker has stopped (its attempts in flight finish first) */
+    char *later = outbox_add(e.rc, e.prefix, "wa", WA_TO, "berikutnya");
+    env_run_until_acked(&e, later);
     int stopped = 0;
     sender_stop(s2, on_stopped2, &stopped);
     uint64_t deadline = uv_hrtime() + 20ULL * 1000 * 1000 * 1000;
@@ -1035,6 +1022,10 @@ static void test_two_workers_one_send(void **state)
         assert_true(uv_hrtime() < deadline);
         uv_run(&e.loop, UV_RUN_ONCE);
     }
+    assert_int_equal(mock_count(200), 2); /* the reply once, the later one once */
+    assert_int_equal(mock_count(0), 10);  /* 8 failures, 2 successes: no attempt made twice */
+    assert_int_equal(count_events(e.rc, e.prefix, "reply_sent"), 2);
+    free(later);
     store_close(st2);
     env_finish(&e);
     free(id);
@@ -1064,15 +1055,23 @@ static void test_reconnect_leaves_nothing_pending(void **state)
     assert_int_equal(x->type, REDIS_REPLY_ARRAY);
     char *second = sr_strdup(x->element[0]->str);
     freeReplyObject(x);
-    run_for(&e, 300);
-    assert_int_equal(pending(e.rc, e.prefix), 1); /* stuck: the sender does not know it */
+    /* the sender reads on: a later entry is sent and acked while the lost one stays pending
+     * (stuck: the sender does not know it) */
+    char *third = outbox_add(e.rc, e.prefix, "wa", WA_TO, "ketiga");
+    uint64_t deadline = uv_hrtime() + 20ULL * 1000 * 1000 * 1000;
+    while (mock_count(200) < 2 || pending(e.rc, e.prefix) != 1) {
+        assert_true(uv_hrtime() < deadline);
+        uv_run(&e.loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(pending(e.rc, e.prefix), 1);
     store_conn_drop(&e.store->conn[STORE_CONN_BLOCK], "test: connection lost");
-    env_run_until_acked(&e, second);
+    env_run_until_acked(&e, third);
     assert_int_equal(pending(e.rc, e.prefix), 0);
-    assert_int_equal(mock_count(200), 2);
+    assert_int_equal(mock_count(200), 3);
     env_finish(&e);
     free(first);
     free(second);
+    free(third);
 }
 
 /* A worker killed between the provider's answer and the done left its sending mark; restarted

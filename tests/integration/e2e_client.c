@@ -10,6 +10,7 @@
 #include "handler.h"
 
 #include <curl/curl.h>
+#include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <jansson.h>
 #include <signal.h>
@@ -34,7 +35,6 @@ static void write_config(void)
             "[redis]\nsocket = %s/redis.sock\nprefix = e2e:\ncommand_timeout_ms = 1000\n"
             "[store]\nsqlite_path = %s\n"
             "[privacy]\ncitizen_hash_key = e2e-citizen-hash-key-0123456789\n"
-            "[dialog]\nsession_idle_s = 4\n"
             "[sender]\ntimeout_ms = 3000\nmax_attempts = 3\nbackoff_min_ms = 100\n"
             "backoff_max_ms = 1000\n"
             "[channel.wa]\ntype = whatsapp\napp_secret = " WA_SECRET "\n"
@@ -60,22 +60,21 @@ long http_get(const char *url, char **body)
     return status;
 }
 
+/* "ready": Redis connected and nothing left in the inbound spool (200 "spooling" means webhooks
+ * are accepted, not yet that Redis is there) */
+static int is_ready(void *ud)
+{
+    (void)ud;
+    char url[128], *body = NULL;
+    snprintf(url, sizeof(url), "%s/readyz", E.base);
+    int ready = http_get(url, &body) == 200 && strstr(body, "\"status\":\"ready\"");
+    free(body);
+    return ready;
+}
+
 int wait_ready(int timeout_ms)
 {
-    char url[128];
-    snprintf(url, sizeof(url), "%s/readyz", E.base);
-    long long end = harness_mono_ms() + timeout_ms;
-    while (harness_mono_ms() < end) {
-        /* "ready": Redis connected and nothing left in the inbound spool (200 "spooling" means
-         * webhooks are accepted, not yet that Redis is there) */
-        char *body = NULL;
-        int ready = http_get(url, &body) == 200 && strstr(body, "\"status\":\"ready\"");
-        free(body);
-        if (ready)
-            return 0;
-        harness_sleep_ms(50);
-    }
-    return -1;
+    return harness_wait_until(is_ready, NULL, timeout_ms);
 }
 
 int start_suara(void)
@@ -248,22 +247,42 @@ int mock_count(const char *number)
     return n;
 }
 
-/* Waits until the count stops growing for 700 ms (bounded); returns it. */
+int e2e_drained(void)
+{
+    char sock[600];
+    snprintf(sock, sizeof(sock), "%s/redis.sock", E.dir);
+    struct timeval tv = {2, 0};
+    redisContext *rc = redisConnectUnixWithTimeout(sock, tv);
+    if (!rc || rc->err) {
+        redisFree(rc);
+        return 0; /* Redis down: nothing can be said */
+    }
+    /* one script, so a send that finishes between two reads cannot hide its outcome event */
+    redisReply *r =
+        redisCommand(rc, "EVAL %s 2 e2e:outbox e2e:events",
+                     "return redis.call('XLEN', KEYS[1]) + redis.call('XLEN', KEYS[2])");
+    int empty = r && r->type == REDIS_REPLY_INTEGER && r->integer == 0;
+    freeReplyObject(r);
+    redisFree(rc);
+    return empty;
+}
+
+static int drained_cond(void *ud)
+{
+    (void)ud;
+    return e2e_drained();
+}
+
+int e2e_wait_drained(int timeout_ms)
+{
+    return harness_wait_until(drained_cond, NULL, timeout_ms);
+}
+
 int mock_settled_count(const char *number)
 {
-    long long end = harness_mono_ms() + 15000, stable_since = harness_mono_ms();
-    int last = mock_count(number);
-    while (harness_mono_ms() < end) {
-        harness_sleep_ms(100);
-        int n = mock_count(number);
-        if (n != last) {
-            last = n;
-            stable_since = harness_mono_ms();
-        } else if (harness_mono_ms() - stable_since > 700) {
-            break;
-        }
-    }
-    return last;
+    if (e2e_wait_drained(20000) != 0)
+        fprintf(stderr, "e2e: the gateway did not drain in 20 s (log in %s)\n", E.log);
+    return mock_count(number);
 }
 
 long long db_int(const char *sql)
@@ -282,16 +301,23 @@ long long db_int(const char *sql)
     return v;
 }
 
+struct db_wait {
+    const char *sql;
+    long long want, v;
+};
+
+static int db_has(void *ud)
+{
+    struct db_wait *x = ud;
+    x->v = db_int(x->sql);
+    return x->v == x->want;
+}
+
 long long wait_db(const char *sql, long long want, int timeout_ms)
 {
-    long long end = harness_mono_ms() + timeout_ms, v = -1;
-    while (harness_mono_ms() < end) {
-        v = db_int(sql);
-        if (v == want)
-            break;
-        harness_sleep_ms(100);
-    }
-    return v;
+    struct db_wait x = {sql, want, -1};
+    harness_wait_until(db_has, &x, timeout_ms);
+    return x.v;
 }
 
 int db_text(const char *sql, char *out, size_t n)

@@ -53,7 +53,17 @@ extern long long e2e_clock_ms;
 int post_wa_concurrently(const char *body, int n);
 
 int mock_count(const char *number);
+/* The count once the gateway has drained (e2e_wait_drained, bounded): every reply committed so far
+ * has been answered by the mock. */
 int mock_settled_count(const char *number);
+/* 1 when the gateway has nothing committed left to do: <p>outbox (replies still to send) and
+ * <p>events (events the writer has not yet put in the evaluation store) are both empty, read
+ * atomically in the private Redis. A webhook answered 200 was committed, so after every answer a
+ * test has seen, this is the positive marker that its replies reached the mock and its events the
+ * store, and that a duplicate, were one processed twice, would be visible now. */
+int e2e_drained(void);
+/* Waits (bounded) for e2e_drained; 0 once it holds, -1 on timeout. */
+int e2e_wait_drained(int timeout_ms);
 long long db_int(const char *sql);
 /* First column of the first row as text into out; 0, or -1 if no row. */
 int db_text(const char *sql, char *out, size_t n);

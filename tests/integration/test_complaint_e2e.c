@@ -27,6 +27,8 @@
 #define CITIZEN "6280000002001"
 #define OFFICER "+6280000000102"   /* BMK002, role complaint, unit PATEN-BMK */
 #define SUPERVISOR "6280000000109" /* SPV001, supervisor of PATEN-BMK */
+#define MARKER "6280000002901"     /* a survey whose idle expiry marks a sweep */
+#define IDLE_MS (1800 * 1000LL)    /* [dialog] session_idle_s, its default */
 
 static void set_clock(long long ms)
 {
@@ -175,7 +177,9 @@ static void test_duplicate_officer_command_changes_nothing(void **state)
              "'complaint_acknowledged'",
              ticket);
     assert_int_equal(wait_db(sql, 1, 15000), 1);
-    harness_sleep_ms(1500);
+    /* both commands were answered 200 (committed or deduplicated): once drained, a second
+     * acknowledgement would be in the store */
+    assert_int_equal(e2e_wait_drained(20000), 0);
     assert_int_equal(db_int(sql), 1);
 }
 
@@ -197,7 +201,8 @@ static void test_duplicate_intake_webhook_files_once(void **state)
     free(id);
     assert_int_equal(wait_db(count, before + 1, 15000), before + 1);
     assert_int_equal(mock_settled_count(citizen), 1);
-    harness_sleep_ms(1500); /* a stray duplicate would have reached the store and mock by now */
+    /* five answers of 200, and drained: a duplicate filed twice would be in the store now */
+    assert_int_equal(e2e_wait_drained(20000), 0);
     assert_int_equal(db_int(count), before + 1);
     assert_int_equal(mock_settled_count(citizen), 1);
     assert_int_equal(mock_settled_count("6280000000102"), officer_before + 1);
@@ -227,7 +232,19 @@ static void test_escalation_once_across_workers(void **state)
              "SELECT count(*) FROM complaint_events WHERE ticket = '%s' AND type = 'sla_breached'",
              ticket);
     assert_true(wait_db(sql, 1, 15000) >= 1);
-    harness_sleep_ms(3000); /* both workers' sweeps run again */
+    /* The sweeps must run again and escalate nothing more. A positive marker that they did: a
+     * survey session started now expires on the drill clock, and the idle sweep runs in the same
+     * tick as the SLA sweep (gateway/worker.c), so once it is abandoned at least one more sweep
+     * (of either worker) has claimed whatever was due; drained, its commit is in the store. No
+     * deadline of this ticket lies in the half hour the clock moves. */
+    const char *marker = "SELECT count(*) FROM surveys WHERE officer_code = 'BMK001' AND "
+                         "status = 'abandoned'";
+    long long markers = db_int(marker);
+    assert_int_equal(wa_send(MARKER, "NILAI BMK001", NULL), 200);
+    assert_true(mock_settled_count(MARKER) >= 1);
+    set_clock(e2e_clock_ms + IDLE_MS + 1000);
+    assert_int_equal(wait_db(marker, markers + 1, 15000), markers + 1);
+    assert_int_equal(e2e_wait_drained(20000), 0);
     assert_int_equal(breaches(ticket), 1);
     assert_int_equal(told_count(SUPERVISOR, ticket), 1); /* the supervisor was told once */
 }

@@ -5,8 +5,9 @@
  * webhook sequence and a signed Twilio sequence; the replies must reach the mock provider and
  * the responses must land in SQLite with the right officer, unit and four ratings. Then the
  * failure paths: duplicates (also concurrent), bad signatures, malformed bodies, unknown
- * channels, oversized bodies, idle expiry, and Redis stopped (503, never 200). Finally SIGTERM
- * must drain and exit 0 (under ASan that also means no leaks).
+ * channels, oversized bodies, idle expiry on the drill clock ([server] clock_file, held still
+ * at T0 and moved past the default session_idle_s), and Redis stopped (503, never 200). Finally
+ * SIGTERM must drain and exit 0 (under ASan that also means no leaks).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +24,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define T0 1796004000000LL      /* the drill clock's start: a Monday 09:00 in Jakarta */
+#define IDLE_MS (1800 * 1000LL) /* [dialog] session_idle_s, its default */
+
+static int setup(void **state)
+{
+    return e2e_setup_clock(state, T0, NULL);
+}
 
 static long long answer_of(const char *officer, const char *element)
 {
@@ -126,7 +135,9 @@ static void test_duplicates_change_nothing_twice(void **state)
                              "status = 'completed'",
                              1, 15000),
                      1);
-    harness_sleep_ms(1500); /* let any stray duplicate reach the store, were there one */
+    /* every delivery was answered 200, so each was committed or deduplicated: once the gateway
+     * has drained, a duplicate processed twice would be in the store */
+    assert_int_equal(e2e_wait_drained(20000), 0);
     assert_int_equal(db_int("SELECT count(*) FROM surveys WHERE officer_code = 'PDL001'"), 1);
     assert_int_equal(db_int("SELECT count(*) FROM survey_answers a JOIN surveys s USING (session) "
                             "WHERE s.officer_code = 'PDL001'"),
@@ -152,7 +163,7 @@ static void test_bad_signature_writes_nothing(void **state)
     assert_int_equal(sms_send_as("+6280000001005", "NILAI BMK001", "wrong-token"), 401);
     free(body);
     free(id);
-    harness_sleep_ms(1500);
+    assert_int_equal(e2e_wait_drained(20000), 0); /* anything committed is in the store now */
     assert_int_equal(db_int("SELECT count(*) FROM events"), events);
     assert_int_equal(mock_count("6280000001005"), 0);
 }
@@ -238,14 +249,18 @@ static void test_log_has_no_secrets_or_numbers(void **state)
             fail_msg("the log contains \"%s\"", never[i]);
 }
 
+/* The idle sweep runs on the domain clock: the session outlives any real wait while the drill
+ * clock stands still, and expires once the clock passes session_idle_s. */
 static void test_idle_session_expires_as_abandoned(void **state)
 {
     (void)state;
+    const char *abandoned = "SELECT count(*) FROM surveys WHERE officer_code = 'PKM001' AND "
+                            "status = 'abandoned'";
     assert_int_equal(wa_send("6280000001006", "NILAI PKM001", NULL), 200);
-    assert_int_equal(wait_db("SELECT count(*) FROM surveys WHERE officer_code = 'PKM001' AND "
-                             "status = 'abandoned'",
-                             1, 15000),
-                     1);
+    assert_true(mock_settled_count("6280000001006") >= 1); /* the first question went out */
+    assert_int_equal(db_int(abandoned), 0);
+    e2e_set_clock(e2e_clock_ms + IDLE_MS + 1000); /* 1 s past the idle limit */
+    assert_int_equal(wait_db(abandoned, 1, 15000), 1);
 }
 
 /* Redis stopped: the webhook is no longer refused with 503 (Twilio would not retry it) but
@@ -295,5 +310,5 @@ int main(void)
         cmocka_unit_test(test_log_has_no_secrets_or_numbers),
         cmocka_unit_test(test_redis_stopped_means_spooled),
     };
-    return cmocka_run_group_tests(tests, e2e_setup, e2e_teardown);
+    return cmocka_run_group_tests(tests, setup, e2e_teardown);
 }

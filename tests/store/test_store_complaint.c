@@ -297,6 +297,33 @@ static struct res do_commit(struct env *e, const struct store_commit *c)
     return do_commit_on(e, e->st, c);
 }
 
+static const char *const feed_marker_item[] = {"{\"type\":\"marker\"}"};
+
+/* Publishes a marker item through one more commit on s and runs the loop until it has arrived:
+ * one connection and one channel keep order, so anything the earlier commits published has
+ * arrived by then. Returns the marker's index in f. */
+static int feed_marker(struct env *e, struct store *s, struct feed_rec *f, const char *pid)
+{
+    struct store_commit c = mk_commit(pid, NULL);
+    c.feed = feed_marker_item;
+    c.n_feed = 1;
+    int before = f->n;
+    assert_int_equal(do_commit_on(e, s, &c).r, STORE_COMMITTED);
+    run_until(e, &f->n, before + 1, 3000);
+    assert_int_equal(f->n, before + 1);
+    assert_string_equal(f->msg[before], feed_marker_item[0]);
+    return before;
+}
+
+static int both_disconnected(struct env *e, struct store *a, struct store *b)
+{
+    uv_update_time(&e->loop);
+    uint64_t end = uv_now(&e->loop) + 5000;
+    while ((store_is_connected(a) || store_is_connected(b)) && uv_now(&e->loop) < end)
+        uv_run(&e->loop, UV_RUN_ONCE);
+    return !store_is_connected(a) && !store_is_connected(b);
+}
+
 static struct res do_cload(struct env *e, const char *ticket, const char *unit)
 {
     struct res x = {0};
@@ -496,7 +523,6 @@ static void test_feed(void **state)
     c.n_feed = 2;
     assert_int_equal(do_commit(e, &c).r, STORE_COMMITTED);
     run_until(e, &f.n, 2, 3000);
-    run_for(e, 50);
     assert_int_equal(f.n, 2);
     assert_string_equal(f.msg[0], feed[0]);
     assert_string_equal(f.msg[1], feed[1]);
@@ -509,8 +535,8 @@ static void test_feed(void **state)
     c.feed = feed;
     c.n_feed = 1;
     assert_int_equal(do_commit(e, &c).r, STORE_DUPLICATE);
-    run_for(e, 200);
-    assert_int_equal(f.n, 2);
+    /* nothing between the first two items and a marker published after both commits */
+    assert_int_equal(feed_marker(e, e->st, &f, "m3"), 2);
     /* unsubscribing drops the connection: nothing more arrives */
     store_feed_subscribe(e->st2, NULL, NULL);
     wait_subscribed(e, e->rc, 0);
@@ -561,7 +587,7 @@ static void test_feed_resubscribes(void **state)
 
     redis_kill(e->redis_pid);
     e->redis_pid = 0;
-    run_for(e, 100);
+    assert_true(both_disconnected(e, e->st2, e->st3)); /* both saw the kill */
     e->redis_pid = redis_start(e->dir, sock);
     prc = redisConnectUnix(sock);
     assert_true(prc && !prc->err);
@@ -575,9 +601,8 @@ static void test_feed_resubscribes(void **state)
     c.n_feed = 1;
     assert_int_equal(do_commit_on(e, e->st2, &c).r, STORE_COMMITTED);
     run_until(e, &f.n, 1, 3000);
-    run_for(e, 50);
-    assert_int_equal(f.n, 1);
     assert_string_equal(f.msg[0], feed[0]);
+    assert_int_equal(feed_marker(e, e->st2, &f, "m2"), 1); /* and it arrived once */
 }
 
 int main(void)

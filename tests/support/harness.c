@@ -32,6 +32,20 @@ void harness_sleep_ms(int ms)
         ;
 }
 
+#define WAIT_STEP_MS 20
+
+int harness_wait_until(harness_cond_fn cond, void *ud, int timeout_ms)
+{
+    long long end = harness_mono_ms() + timeout_ms;
+    for (;;) {
+        if (cond(ud))
+            return 0;
+        if (harness_mono_ms() >= end)
+            return cond(ud) ? 0 : -1;
+        harness_sleep_ms(WAIT_STEP_MS);
+    }
+}
+
 pid_t harness_spawn(char *const argv[], const char *log_path)
 {
     pid_t pid = fork();
@@ -50,19 +64,30 @@ pid_t harness_spawn(char *const argv[], const char *log_path)
     _exit(127);
 }
 
+struct exit_wait {
+    pid_t pid;
+    int rc; /* -2 while running */
+};
+
+static int has_exited(void *ud)
+{
+    struct exit_wait *x = ud;
+    int st = 0;
+    if (x->rc != -2)
+        return 1;
+    pid_t r = waitpid(x->pid, &st, WNOHANG);
+    if (r == x->pid)
+        x->rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    else if (r < 0)
+        x->rc = -1;
+    return x->rc != -2;
+}
+
 static int wait_exit(pid_t pid, int timeout_ms)
 {
-    long long end = harness_mono_ms() + timeout_ms;
-    int st = 0;
-    while (harness_mono_ms() < end) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (r < 0)
-            return -1;
-        harness_sleep_ms(10);
-    }
-    return -2;
+    struct exit_wait x = {pid, -2};
+    harness_wait_until(has_exited, &x, timeout_ms);
+    return x.rc;
 }
 
 int harness_stop(pid_t pid, int sig, int timeout_ms)
@@ -124,17 +149,16 @@ void harness_rmdir(const char *path)
     harness_run(argv, NULL, 10000);
 }
 
+static int file_present(void *ud)
+{
+    struct stat st;
+    return stat(ud, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_size > 0);
+}
+
 /* Waits until path exists (and, for a regular file, is not empty). */
 static int wait_for_file(const char *path, int timeout_ms)
 {
-    long long end = harness_mono_ms() + timeout_ms;
-    struct stat st;
-    while (harness_mono_ms() < end) {
-        if (stat(path, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_size > 0))
-            return 0;
-        harness_sleep_ms(20);
-    }
-    return -1;
+    return harness_wait_until(file_present, (void *)path, timeout_ms);
 }
 
 pid_t harness_redis_start(const char *dir)
@@ -399,17 +423,23 @@ static int port_accepts(int port)
     return ok;
 }
 
+struct nginx_wait {
+    const struct harness_nginx *n;
+    int exited;
+};
+
+static int nginx_up_or_gone(void *ud)
+{
+    struct nginx_wait *x = ud;
+    if (waitpid(x->n->pid, NULL, WNOHANG) != 0)
+        x->exited = 1; /* exited: bad config or a port taken */
+    return x->exited || port_accepts(x->n->tls_port);
+}
+
 static int wait_nginx(const struct harness_nginx *n, int timeout_ms)
 {
-    long long end = harness_mono_ms() + timeout_ms;
-    while (harness_mono_ms() < end) {
-        if (waitpid(n->pid, NULL, WNOHANG) != 0)
-            return -1; /* exited: bad config or a port taken */
-        if (port_accepts(n->tls_port))
-            return 0;
-        harness_sleep_ms(20);
-    }
-    return -1;
+    struct nginx_wait x = {n, 0};
+    return harness_wait_until(nginx_up_or_gone, &x, timeout_ms) == 0 && !x.exited ? 0 : -1;
 }
 
 int harness_nginx_start(struct harness_nginx *n, const char *dir, int upstream_port)

@@ -75,7 +75,15 @@ int harness_nginx_stop(struct harness_nginx *n);
 
 /* Milliseconds on a monotonic clock (for bounds only, never for logic under test). */
 long long harness_mono_ms(void);
+/* A poll step inside harness_wait_until, or a pause that is itself the thing under test (a slow
+ * client, a fault's duration); never a test's only reason to believe something happened. */
 void harness_sleep_ms(int ms);
+
+/* The one way a test waits: polls cond(ud) (true = done) every few milliseconds until it holds
+ * or timeout_ms has passed on the monotonic clock. cond runs at least once, and once more at the
+ * deadline. Returns 0 if cond held, -1 on timeout. */
+typedef int (*harness_cond_fn)(void *ud);
+int harness_wait_until(harness_cond_fn cond, void *ud, int timeout_ms);
 
 /* Runs a command-line entry point fn(ctx, argc, argv) (argv NULL-terminated) with stdout sent to
  * a temporary file; *out gets what it printed (heap, NUL-terminated; NULL if capturing failed).

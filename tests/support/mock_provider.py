@@ -12,7 +12,8 @@ connections (GET /_stats counts the TCP connections accepted).
                     without a status, are only delayed by delay_ms)
   GET /_requests   recorded provider calls (method, path, content_type, has_auth, body,
                    answered status, t = monotonic seconds); DELETE /_requests clears them
-  GET /_stats      {"connections": n, "requests": n}
+  GET /_stats      {"connections": n, "requests": n, "in_flight": n}  (in_flight: provider calls
+                   read but not yet answered, e.g. held by delay_ms)
   GET /_health     200
 
 Credentials are only recorded as present / absent, never stored or echoed.
@@ -41,6 +42,7 @@ class State:
         self.lock = threading.Lock()
         self.requests = []
         self.connections = 0
+        self.in_flight = 0
         self.counter = 0
         self.fault = None  # dict with remaining count
 
@@ -172,7 +174,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, reqs)
         if self.path == "/_stats":
             with STATE.lock:
-                doc = {"connections": STATE.connections, "requests": len(STATE.requests)}
+                doc = {
+                    "connections": STATE.connections,
+                    "requests": len(STATE.requests),
+                    "in_flight": STATE.in_flight,
+                }
             return self.answer(200, doc)
         return self.answer(404, {"error": "not found"})
 
@@ -193,9 +199,18 @@ class Handler(BaseHTTPRequestHandler):
         tw = TW_PATH.match(self.path)
         if not wa and not tw:
             return self.answer(404, {"error": "not found"})
+        with STATE.lock:
+            STATE.in_flight += 1
+        try:
+            self.provider_call(body, wa, tw)
+        finally:
+            with STATE.lock:
+                STATE.in_flight -= 1
+
+    def provider_call(self, body, wa, tw):
         fault = STATE.take_fault()
         if fault and fault.get("delay_ms"):
-            time.sleep(fault["delay_ms"] / 1000.0)
+            time.sleep(fault["delay_ms"] / 1000.0)  # the injected fault itself, not a test wait
         if fault and fault.get("status"):
             status, doc, extra = self.fault_answer(fault, bool(wa))
         elif wa:

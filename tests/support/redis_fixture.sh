@@ -7,13 +7,22 @@
 set -eu
 cmd=$1
 dir=$2
+
+# Stops the server of DIR's PID file, if any, and waits (bounded: 5 s) until it has ended; the
+# sleep is the poll step of that wait.
+stop_server() {
+    [ -f "$dir/redis.pid" ] || return 0
+    pid=$(cat "$dir/redis.pid")
+    kill "$pid" 2>/dev/null || true
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
+    rm -f "$dir/redis.pid"
+}
+
 case "$cmd" in
 start)
     mkdir -p "$dir"
-    if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then
-        kill "$(cat "$dir/redis.pid")" || true
-        sleep 0.2
-    fi
+    stop_server # one left by an interrupted run
     rm -f "$dir"/*.aof "$dir"/appendonlydir/* "$dir/dump.rdb" 2>/dev/null || true
     redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 \
         --dir "$dir" --pidfile "$dir/redis.pid" --daemonize yes \
@@ -28,13 +37,7 @@ start)
     done
     ;;
 stop)
-    if [ -f "$dir/redis.pid" ]; then
-        pid=$(cat "$dir/redis.pid")
-        kill "$pid" 2>/dev/null || true
-        i=0
-        while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
-        rm -f "$dir/redis.pid"
-    fi
+    stop_server
     ;;
 *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
 esac
