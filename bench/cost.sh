@@ -164,9 +164,10 @@ pass_callgrind() {
         --callgrind-out-file="$VAR/cg/callgrind.out" --log-file="$VAR/valgrind.log"
     say "pass 2 (instructions, callgrind): warm-up $WARMUP surveys, then $N webhooks at $RATE/s"
     send "$COST_VAR/warmup.txt"
-    callgrind_control -z "$GW_PID" >/dev/null
+    callgrind_control -z "$GW_PID" >/dev/null 2>&1
     send "$COST_VAR/requests.txt"
-    callgrind_control -d "$GW_PID" >/dev/null
+    callgrind_control -d "$GW_PID" >/dev/null 2>&1
+    ls "$VAR"/cg/callgrind.out.1-* >/dev/null 2>&1 || { echo "no callgrind dump" >&2; exit 1; }
     bench_cleanup
     GW_PID=
 }
@@ -179,33 +180,110 @@ cg_kind() {
     else echo other; fi
 }
 
-# per_fn inclusive|self: the worker threads' callgrind_annotate lines summed per function, Ir per
-# message, most first
+# annotate FILE: FILE.inclusive and FILE.self, one line per function. The calls still running
+# at the dump (thread start -> uv_run -> epoll) are written as "calls=0" arcs carrying the whole
+# window, which callgrind_annotate would count again as self cost: they are dropped first.
+annotate() {
+    awk 'skip {skip = 0; next} /^calls=0 / {skip = 1; next} {print}' "$1" >"$1.done"
+    callgrind_annotate --inclusive=yes --threshold=100 --auto=no --tree=none "$1.done" >"$1.inclusive"
+    callgrind_annotate --threshold=100 --auto=no --tree=none "$1.done" >"$1.self"
+}
+
+# per_fn BY FILES...: callgrind_annotate lines summed per function (BY=fn) or per object file
+# (BY=dso), in Ir per message and share of the threads' total, most first
 per_fn() {
-    cat "$VAR"/cg/callgrind.out.1-*."$1" | awk -v n="$N" '/^ *[0-9,]+ *\([ 0-9.]+%\) / {
-        v = $1; gsub(",", "", v); $1 = ""; $2 = ""; sub(/^ +/, ""); ir[$0] += v }
-        END { for (f in ir) printf "%10.0f  %s\n", ir[f] / n, f }' | sort -rn
+    by=$1
+    shift
+    cat "$@" | awk -v n="$N" -v by="$by" '/^ *[0-9,]+ \( *[0-9.]+%\)  / {
+        v = $1; gsub(",", "", v); line = $0; sub(/^ *[0-9,]+ \( *[0-9.]+%\)  /, "", line)
+        if (line == "PROGRAM TOTALS") { t += v; next }
+        obj = line ~ /^\.\// ? "libc.so.6" : "?" # glibc debug info names its files ./...
+        if (match(line, / \[[^]]*\]$/)) {
+            obj = substr(line, RSTART + 2, RLENGTH - 3); line = substr(line, 1, RSTART - 1) }
+        sub(/.*\//, "", obj); sub(/^[^:]*:/, "", line)
+        ir[by == "dso" ? obj : line "  (" obj ")"] += v }
+        END { for (k in ir) printf "%10.0f %5.1f%%  %s\n", ir[k] / n, 100 * ir[k] / t, k }' |
+        sort -rn
+}
+
+# alloc_callers dso|fn FILES...: calls of malloc / calloc / realloc / the aligned allocators per
+# message by the calling object file or function (callgrind's call arcs). Suara's wrappers
+# (sr_malloc ..., which jansson also allocates through) pass their calls on to their own callers
+# in proportion to the calls each made; libc means strdup, vasprintf and the like.
+alloc_callers() {
+    by=$1
+    shift
+    awk -v n="$N" -v by="$by" '
+        function name(s, tab,   id) { # "(id) name" defines, "(id)" refers
+            id = s; sub(/\).*/, "", id); sub(/^\(/, "", id)
+            if (s ~ /\) /) { sub(/^\([0-9]+\) /, "", s); tab[id] = s }
+            return id }
+        function base(o) { sub(/.*\//, "", o); return o }
+        BEGIN { A = "^(malloc|calloc|realloc|memalign|aligned_alloc|posix_memalign)$"
+                W = "^sr_(malloc|calloc|realloc|strdup|strndup|asprintf)$" }
+        /^ob=/ { ob = obs[name(substr($0, 4), obs)] }
+        /^cob=/ { name(substr($0, 5), obs) }
+        /^fn=/ { caller = fns[name(substr($0, 4), fns)]; cob = base(ob) }
+        /^cfn=/ { callee = fns[name(substr($0, 5), fns)] }
+        /^calls=/ { c = $0; sub(/^calls=/, "", c); sub(/ .*/, "", c)
+            if (callee ~ A && caller !~ A) a[caller SUBSEP cob] += c
+            else if (callee ~ W && caller != callee) {
+                win[callee, caller SUBSEP cob] += c; wtot[callee] += c } }
+        END {
+            for (round = 0; round < 4; round++) {
+                moved = 0
+                for (k in a) {
+                    split(k, p, SUBSEP)
+                    if (p[1] !~ W || !wtot[p[1]]) continue
+                    for (wk in win) {
+                        split(wk, q, SUBSEP)
+                        if (q[1] == p[1]) b[q[2] SUBSEP q[3]] += a[k] * win[wk] / wtot[p[1]]
+                    }
+                    delete a[k]; moved = 1
+                }
+                for (k in b) { a[k] += b[k]; delete b[k] }
+                if (!moved) break
+            }
+            for (k in a) { split(k, p, SUBSEP); t += a[k]
+                           r[by == "dso" ? p[2] : p[1] "  (" p[2] ")"] += a[k] }
+            for (k in r) printf "%8.1f %5.1f%%  %s\n", r[k] / n, 100 * r[k] / t, k
+            printf "%8.1f %5.1f%%  %s\n", t / n, 100, "all (callgrind call counts)" }' "$@" |
+        sort -rn
 }
 
 report_callgrind() {
     echo "-- instructions per message ($N messages, callgrind) --"
-    for f in "$VAR"/cg/callgrind.out.1-*; do
+    printf '%-12s %6s %11s\n' "threads" "count" "Ir/msg"
+    for f in "$VAR"/cg/callgrind.out.1-??; do
         echo "$(cg_kind "$f") $(awk '/^totals:/ {print $2}' "$f")"
+        annotate "$f"
     done | awk -v n="$N" '{ir[$1] += $2; c[$1]++; t += $2}
-        END { for (k in ir) printf "%-12s %8d %14.0f\n", k, c[k], ir[k] / n
-              printf "%-12s %8s %14.0f\n", "total", "", t / n }' | sort -k1,1 -s |
-        awk 'BEGIN {printf "%-12s %8s %14s\n", "threads", "count", "Ir/msg"} {print}'
-    for f in "$VAR"/cg/callgrind.out.1-*; do
-        [ "$(cg_kind "$f")" = workers ] || continue
-        callgrind_annotate --inclusive=yes --threshold=100 "$f" >"$f.inclusive" 2>&1
-        callgrind_annotate --threshold=100 "$f" >"$f.self" 2>&1
-    done
-    per_fn inclusive >"$VAR/workers-inclusive.txt"
-    per_fn self >"$VAR/workers-self.txt"
-    echo "top inclusive in the worker threads (Ir per message; all: $VAR/workers-inclusive.txt):"
-    head -30 "$VAR/workers-inclusive.txt"
-    echo "top self in the worker threads (Ir per message; all: $VAR/workers-self.txt):"
-    head -20 "$VAR/workers-self.txt"
+        END { for (k in ir) printf "1 %-12s %6d %11.0f\n", k, c[k], ir[k] / n
+              printf "2 %-12s %6s %11.0f\n", "total", "", t / n }' | sort -k1,2 | cut -c3-
+    workers=$(for f in "$VAR"/cg/callgrind.out.1-??; do
+        [ "$(cg_kind "$f")" = workers ] && echo "$f"; done)
+    writer=$(for f in "$VAR"/cg/callgrind.out.1-??; do
+        [ "$(cg_kind "$f")" = writer ] && echo "$f"; done)
+    # shellcheck disable=SC2086
+    per_fn fn $(echo "$workers" | sed 's/$/.inclusive/') >"$VAR/workers-inclusive.txt"
+    # shellcheck disable=SC2086
+    per_fn fn $(echo "$workers" | sed 's/$/.self/') >"$VAR/workers-self.txt"
+    # shellcheck disable=SC2086
+    per_fn fn $(echo "$writer" | sed 's/$/.inclusive/') >"$VAR/writer-inclusive.txt"
+    per_fn dso "$VAR"/cg/callgrind.out.1-??.self >"$VAR/by-dso.txt"
+    alloc_callers fn "$VAR"/cg/callgrind.out.1-??.done >"$VAR/alloc-callers.txt"
+    echo "allocations by the calling object file, all threads (per message, share):"
+    alloc_callers dso "$VAR"/cg/callgrind.out.1-??.done
+    echo "allocations by calling function (per message; all: $VAR/alloc-callers.txt):"
+    head -21 "$VAR/alloc-callers.txt" | tail -20
+    echo "by object file, self, all threads (Ir per message, share):"
+    head -12 "$VAR/by-dso.txt"
+    echo "worker threads, inclusive (Ir per message; all: $VAR/workers-inclusive.txt):"
+    head -40 "$VAR/workers-inclusive.txt"
+    echo "worker threads, self (Ir per message; all: $VAR/workers-self.txt):"
+    head -25 "$VAR/workers-self.txt"
+    echo "writer thread, inclusive (Ir per message; all: $VAR/writer-inclusive.txt):"
+    head -15 "$VAR/writer-inclusive.txt"
 }
 
 pass_alloc

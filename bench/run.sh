@@ -151,3 +151,4 @@ gateway RSS               : idle $((IDLE_RSS / 1024)) MiB (target < 20), with $L
 live-session phase        : $(field "$SESS" rps) req/s, non-2xx $(field "$SESS" non2xx) ($(field "$SESS" requests) openings)
 surveys completed (SQL)   : $SURVEYS
 TXT
+[ -z "${PERF_OUT:-}" ] || echo "profile of phase 2      : bench/perf_summary.sh $PERF_OUT   (by DSO, then by symbol)"
