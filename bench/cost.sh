@@ -65,8 +65,11 @@ send() {
     r=$("$VAR/loadgen" -p "$GW_PORT" -u /webhooks/wa -f "$1" -c "$CONNS" -t 1 -d 3600 -r "$RATE" |
         grep '^RESULT' || true)
     want=$(wc -l <"$1")
-    [ "$(field "$r" requests)" = "$want" ] && [ "$(field "$r" non2xx)" = 0 ] &&
-        [ "$(field "$r" errors)" = 0 ] || { echo "workload failed: $r" >&2; exit 1; }
+    if [ "$(field "$r" requests)" != "$want" ] || [ "$(field "$r" non2xx)" != 0 ] ||
+        [ "$(field "$r" errors)" != 0 ]; then
+        echo "workload failed: $r" >&2
+        exit 1
+    fi
     wait_drained "$DRAIN_TRIES" || { echo "not drained after the workload" >&2; exit 1; }
 }
 
@@ -156,18 +159,27 @@ report_alloc() {
 pass_callgrind() {
     VAR=$COST_VAR/callgrind
     DRAIN_TRIES=6000
+    # shellcheck disable=SC2034 # read by start_redis
+    REDIS_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$COST_VAR/redis.out.%p
+        --log-file=$COST_VAR/valgrind-redis.log"
     bench_prepare
+    REDIS_WRAPPER=
+    REDIS_PID=$(cat "$VAR/redis/redis.pid")
     bench_write_ini
     mkdir -p "$VAR/cg"
+    # shellcheck disable=SC2034 # read by bench_start_gateway
     READY_S=180
     bench_start_gateway valgrind --tool=callgrind --separate-threads=yes \
         --callgrind-out-file="$VAR/cg/callgrind.out" --log-file="$VAR/valgrind.log"
     say "pass 2 (instructions, callgrind): warm-up $WARMUP surveys, then $N webhooks at $RATE/s"
     send "$COST_VAR/warmup.txt"
     callgrind_control -z "$GW_PID" >/dev/null 2>&1
+    callgrind_control -z "$REDIS_PID" >/dev/null 2>&1
     send "$COST_VAR/requests.txt"
     callgrind_control -d "$GW_PID" >/dev/null 2>&1
-    ls "$VAR"/cg/callgrind.out.1-* >/dev/null 2>&1 || { echo "no callgrind dump" >&2; exit 1; }
+    callgrind_control -d "$REDIS_PID" >/dev/null 2>&1
+    ls "$VAR"/cg/callgrind.out.1-* "$COST_VAR/redis.out.$REDIS_PID.1" >/dev/null ||
+        { echo "no callgrind dump" >&2; exit 1; }
     bench_cleanup
     GW_PID=
 }
@@ -180,30 +192,46 @@ cg_kind() {
     else echo other; fi
 }
 
-# annotate FILE: FILE.inclusive and FILE.self, one line per function. The calls still running
-# at the dump (thread start -> uv_run -> epoll) are written as "calls=0" arcs carrying the whole
-# window, which callgrind_annotate would count again as self cost: they are dropped first.
-annotate() {
-    awk 'skip {skip = 0; next} /^calls=0 / {skip = 1; next} {print}' "$1" >"$1.done"
-    callgrind_annotate --inclusive=yes --threshold=100 --auto=no --tree=none "$1.done" >"$1.inclusive"
-    callgrind_annotate --threshold=100 --auto=no --tree=none "$1.done" >"$1.self"
+# threads_of KIND: the callgrind thread files of that kind
+threads_of() {
+    for f in "$VAR"/cg/callgrind.out.1-??; do
+        if [ "$(cg_kind "$f")" = "$1" ]; then echo "$f"; fi
+    done
 }
 
-# per_fn BY FILES...: callgrind_annotate lines summed per function (BY=fn) or per object file
-# (BY=dso), in Ir per message and share of the threads' total, most first
+# drop_active FILE: FILE.done without the calls still running at the dump (thread start ->
+# uv_run -> epoll): callgrind writes them as "calls=0" arcs that carry the whole window.
+drop_active() {
+    awk 'skip {skip = 0; next} /^calls=0 / {skip = 1; next} {print}' "$1" >"$1.done"
+}
+
+# per_fn self|inclusive|dso FILES...: Ir per message and share of the files' total, most first,
+# per function (with its object file) or per object file (self). Read from callgrind's own
+# format, not callgrind_annotate, which lists a function once per source file name (a build's
+# debug info may name one file two ways) and so counts its inclusive cost twice.
 per_fn() {
     by=$1
     shift
-    cat "$@" | awk -v n="$N" -v by="$by" '/^ *[0-9,]+ \( *[0-9.]+%\)  / {
-        v = $1; gsub(",", "", v); line = $0; sub(/^ *[0-9,]+ \( *[0-9.]+%\)  /, "", line)
-        if (line == "PROGRAM TOTALS") { t += v; next }
-        obj = line ~ /^\.\// ? "libc.so.6" : "?" # glibc debug info names its files ./...
-        if (match(line, / \[[^]]*\]$/)) {
-            obj = substr(line, RSTART + 2, RLENGTH - 3); line = substr(line, 1, RSTART - 1) }
-        sub(/.*\//, "", obj); sub(/^[^:]*:/, "", line)
-        ir[by == "dso" ? obj : line "  (" obj ")"] += v }
-        END { for (k in ir) printf "%10.0f %5.1f%%  %s\n", ir[k] / n, 100 * ir[k] / t, k }' |
-        sort -rn
+    awk -v n="$N" -v by="$by" '
+        function name(s, tab,   id) { # "(id) name" defines, "(id)" refers
+            id = s; sub(/\).*/, "", id); sub(/^\(/, "", id)
+            if (s ~ /\) /) { sub(/^\([0-9]+\) /, "", s); tab[id] = s }
+            return id }
+        /^ob=/ { ob = obs[name(substr($0, 4), obs)]; next }
+        /^cob=/ { name(substr($0, 5), obs); next }
+        /^fn=/ { o = ob; sub(/.*\//, "", o); f = fns[name(substr($0, 4), fns)] "  (" o ")"
+                 fobj[f] = o; next }
+        /^cfn=/ { name(substr($0, 5), fns); next }
+        /^calls=/ { arc = 1; next }
+        /^totals:/ { t += $2; next }
+        /^[-+*0-9]/ && f != "" { if (arc) incl[f] += $NF; else { self[f] += $NF; incl[f] += $NF }
+                                 arc = 0 }
+        END { for (f in self) {
+                  if (by == "dso") d[fobj[f]] += self[f]
+                  else if (by == "self") d[f] = self[f]
+                  else d[f] = incl[f] }
+              for (k in d) if (d[k] > 0) printf "%10.0f %5.1f%%  %s\n", d[k] / n, 100 * d[k] / t, k }
+    ' "$@" | sort -rn
 }
 
 # alloc_callers dso|fn FILES...: calls of malloc / calloc / realloc / the aligned allocators per
@@ -256,21 +284,19 @@ report_callgrind() {
     printf '%-12s %6s %11s\n' "threads" "count" "Ir/msg"
     for f in "$VAR"/cg/callgrind.out.1-??; do
         echo "$(cg_kind "$f") $(awk '/^totals:/ {print $2}' "$f")"
-        annotate "$f"
+        drop_active "$f"
     done | awk -v n="$N" '{ir[$1] += $2; c[$1]++; t += $2}
         END { for (k in ir) printf "1 %-12s %6d %11.0f\n", k, c[k], ir[k] / n
               printf "2 %-12s %6s %11.0f\n", "total", "", t / n }' | sort -k1,2 | cut -c3-
-    workers=$(for f in "$VAR"/cg/callgrind.out.1-??; do
-        [ "$(cg_kind "$f")" = workers ] && echo "$f"; done)
-    writer=$(for f in "$VAR"/cg/callgrind.out.1-??; do
-        [ "$(cg_kind "$f")" = writer ] && echo "$f"; done)
+    workers=$(threads_of workers | sed 's/$/.done/')
+    writer=$(threads_of writer | sed 's/$/.done/')
     # shellcheck disable=SC2086
-    per_fn fn $(echo "$workers" | sed 's/$/.inclusive/') >"$VAR/workers-inclusive.txt"
+    per_fn inclusive $workers >"$VAR/workers-inclusive.txt"
     # shellcheck disable=SC2086
-    per_fn fn $(echo "$workers" | sed 's/$/.self/') >"$VAR/workers-self.txt"
+    per_fn self $workers >"$VAR/workers-self.txt"
     # shellcheck disable=SC2086
-    per_fn fn $(echo "$writer" | sed 's/$/.inclusive/') >"$VAR/writer-inclusive.txt"
-    per_fn dso "$VAR"/cg/callgrind.out.1-??.self >"$VAR/by-dso.txt"
+    per_fn inclusive $writer >"$VAR/writer-inclusive.txt"
+    per_fn dso "$VAR"/cg/callgrind.out.1-??.done >"$VAR/by-dso.txt"
     alloc_callers fn "$VAR"/cg/callgrind.out.1-??.done >"$VAR/alloc-callers.txt"
     echo "allocations by the calling object file, all threads (per message, share):"
     alloc_callers dso "$VAR"/cg/callgrind.out.1-??.done
@@ -284,6 +310,12 @@ report_callgrind() {
     head -25 "$VAR/workers-self.txt"
     echo "writer thread, inclusive (Ir per message; all: $VAR/writer-inclusive.txt):"
     head -15 "$VAR/writer-inclusive.txt"
+    f=$(ls "$COST_VAR"/redis.out.*.1)
+    echo "redis-server: $(awk -v n="$N" '/^totals:/ {printf "%.0f", $2 / n}' "$f") Ir per message"
+    drop_active "$f"
+    per_fn inclusive "$f.done" >"$VAR/redis-inclusive.txt"
+    echo "redis-server, inclusive (Ir per message; all: $VAR/redis-inclusive.txt):"
+    head -20 "$VAR/redis-inclusive.txt"
 }
 
 pass_alloc
