@@ -8,18 +8,22 @@
 #     realloc (+ aligned) calls per message, per thread kind (event-loop workers, which also run
 #     the sender; the SQLite writer; main; libuv's pool), plus each thread's CPU (schedstat) and
 #     redis-server's CPU (INFO cpu) and commands (INFO commandstats) per message;
-#   pass 2, instructions: the gateway under valgrind --tool=callgrind (no hardware counters on
-#     this VM, so not perf stat): instructions (Ir) per message per thread kind, and the
-#     functions with the most inclusive instructions in the worker threads.
+#   pass 2, instructions: the gateway and redis-server under valgrind --tool=callgrind (no
+#     hardware counters on this VM, so not perf stat): instructions (Ir) per message per thread
+#     kind and in redis-server, allocations by calling object file and function, self Ir by
+#     object file, and the functions with the most instructions (workers, writer, Redis).
+# The CPU figures of pass 1 are timed (at a low rate, on a shared machine): indicative only.
 # A warm-up of WARMUP surveys (other senders) runs first in each pass and is not counted: the
 # window is opened (counters marked / callgrind zeroed) after it drained and closed once the
 # workload drained. Counts move by a few per cent between runs (batching in the writer and the
 # outbox follows timing), not with the machine's load.
 #   bench/cost.sh                 defaults: SURVEYS=200 WARMUP=20 RATE=25 CONNS=4 WORKERS=2
 #   SUARA_BIN=/tmp/b-before/gateway/suara bench/cost.sh     a given binary (RelWithDebInfo)
-#   CALLGRIND=0 bench/cost.sh     allocations only (seconds instead of minutes)
+#   CALLGRIND=0 bench/cost.sh     pass 1 only (about a minute instead of 5-10)
 # BUILD_DIR (default build/) is where the gateway is built (RelWithDebInfo); SUARA_BIN skips it.
-# Output: the report on stdout; raw counts, callgrind files and annotations in COST_VAR
+# Thread kinds come from the start functions worker_main and writer_main (store/writer.c,
+# gateway/worker.c); a renamed one shows under its own name (pass 1) or as "other" (pass 2).
+# Output: the report on stdout; raw counts, callgrind files and per-function lists in COST_VAR
 # (default bench/cost-var/). Loopback only, bounded; everything it starts is stopped by PID.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
