@@ -391,10 +391,17 @@ static void sat_slice_rows(struct sink *k, const struct stats_sat_group *g, cons
     cell(k, names[slice]);
     cell(k, "IKM");
     cell_real(k, b->ikm);
-    slice ? cell(k, "") : cell_i64(k, g->surveys_completed);
-    cell_text(k, b->grade);
-    slice ? cell(k, "") : cell_real(k, g->response_rate);
-    slice ? cell(k, "") : cell_i64(k, g->set_aside);
+    if (slice == 0) {
+        cell_i64(k, g->surveys_completed);
+        cell_text(k, b->grade);
+        cell_real(k, g->response_rate);
+        cell_i64(k, g->set_aside);
+    } else {
+        cell(k, "");
+        cell_text(k, b->grade);
+        cell(k, "");
+        cell(k, "");
+    }
 }
 
 static void sat_rows(struct sink *k, const struct stats_period *p, const char *period)

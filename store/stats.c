@@ -357,7 +357,7 @@ void stats_result_free(struct stats_result *r)
     free(r->rt_change);
     free(r->sat_change);
     free(r->complaints);
-    for (struct pool_block *b = r->pool->head, *next; b; b = next) {
+    for (struct pool_block *b = r->pool ? r->pool->head : NULL, *next; b; b = next) {
         next = b->next;
         free(b);
     }
@@ -611,9 +611,10 @@ static enum sr_err fetch_rt(struct stats *s, const struct stats_filter *f, int64
     return e;
 }
 
-/* Sorts the samples and fills the summary at offset part of groups[key] for every key they
- * have; marks those keys present. */
-static void aggregate(struct stats_rt_group *groups, bool *present, struct samples *s, size_t part)
+/* Sorts the samples and fills the first response (or resolution) of groups[key] for every key
+ * they have; marks those keys present. */
+static void aggregate(struct stats_rt_group *groups, bool *present, struct samples *s,
+                      bool resolution)
 {
     if (s->n)
         qsort(s->a, s->n, sizeof(*s->a), cmp_sample); /* a is NULL when empty */
@@ -621,9 +622,9 @@ static void aggregate(struct stats_rt_group *groups, bool *present, struct sampl
         size_t j = i;
         while (j < s->n && s->a[j].key == s->a[i].key)
             j++;
-        uint32_t k = s->a[i].key;
-        summarise((struct stats_rt_summary *)((char *)&groups[k] + part), s->a + i, j - i);
-        present[k] = true;
+        struct stats_rt_group *g = &groups[s->a[i].key];
+        summarise(resolution ? &g->resolution : &g->first_response, s->a + i, j - i);
+        present[s->a[i].key] = true;
         i = j;
     }
 }
@@ -636,8 +637,8 @@ static void rt_groups(struct rt_rows *r, const struct stats_filter *f, struct st
     bool *present = sr_calloc(n + 1, sizeof(*present));
     for (size_t k = 0; k < n; k++)
         by_id[k].first_response = by_id[k].resolution = empty_summary;
-    aggregate(by_id, present, &r->fr, offsetof(struct stats_rt_group, first_response));
-    aggregate(by_id, present, &r->res, offsetof(struct stats_rt_group, resolution));
+    aggregate(by_id, present, &r->fr, false);
+    aggregate(by_id, present, &r->res, true);
     uint32_t *order = sr_calloc(n + 1, sizeof(*order));
     stats_keys_sorted(&r->keys, order);
     p->rt = sr_calloc(n + 1, sizeof(*p->rt));
