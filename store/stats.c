@@ -38,6 +38,10 @@ void stats_close(struct stats *s)
 {
     if (!s)
         return;
+    for (size_t i = 0; i < s->n_stmt; i++) {
+        sqlite3_finalize(s->stmt[i].st);
+        free(s->stmt[i].sql);
+    }
     sqlite3_close(s->db);
     free(s);
 }
@@ -240,12 +244,26 @@ enum sr_err stats_sql_err(struct stats *s, const char *what, struct sr_errbuf *e
 
 sqlite3_stmt *stats_prepare(struct stats *s, const char *sql, struct sr_errbuf *eb)
 {
+    for (size_t i = 0; i < s->n_stmt; i++)
+        if (strcmp(s->stmt[i].sql, sql) == 0)
+            return s->stmt[i].st;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
         stats_sql_err(s, "prepare", eb);
         return NULL;
     }
+    size_t i = s->n_stmt < STATS_STMT_CACHE ? s->n_stmt++ : s->next++ % STATS_STMT_CACHE;
+    sqlite3_finalize(s->stmt[i].st); /* NULL while the cache fills */
+    free(s->stmt[i].sql);
+    s->stmt[i].sql = sr_strdup(sql);
+    s->stmt[i].st = st;
     return st;
+}
+
+void stats_release(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
 }
 
 static void bind_text_or_null(sqlite3_stmt *st, int idx, const char *v)
@@ -607,7 +625,7 @@ static enum sr_err fetch_rt(struct stats *s, const struct stats_filter *f, int64
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         rt_row(st, f, r);
     enum sr_err e = rc == SQLITE_DONE ? SR_E_OK : stats_sql_err(s, "response times", eb);
-    sqlite3_finalize(st);
+    stats_release(st);
     return e;
 }
 

@@ -11,8 +11,17 @@
 
 #include <sqlite3.h>
 
+/* The statements of the queries, prepared once per connection (preparing was most of the work of
+ * a small query): every (statistic, grouping, clock) has its own SQL text, 29 in all, so the
+ * cache holds them all; a full cache would replace its entries in turn. */
+#define STATS_STMT_CACHE 32
 struct stats {
     sqlite3 *db;
+    struct {
+        char *sql; /* heap */
+        sqlite3_stmt *st;
+    } stmt[STATS_STMT_CACHE];
+    size_t n_stmt, next; /* entries used; the next one to replace when full */
 };
 
 #define STATS_LOCAL_OFFSET_MS 25200000LL /* UTC+07:00, no daylight saving */
@@ -23,8 +32,11 @@ struct stats {
  * and the key is NULL). Returns a heap string. */
 char *stats_key_sql(enum stats_group g, const char *time_col, const char *code_col);
 
-/* Prepares sql; NULL with eb filled on error. */
+/* The statement of sql, prepared on first use and kept by the connection; NULL with eb filled on
+ * error. Give it back with stats_release when its rows are read (one statement of a text is in
+ * use at a time: a connection runs one query at a time). */
 sqlite3_stmt *stats_prepare(struct stats *s, const char *sql, struct sr_errbuf *eb);
+void stats_release(sqlite3_stmt *st);
 enum sr_err stats_sql_err(struct stats *s, const char *what, struct sr_errbuf *eb);
 /* Binds ?1 from, ?2 to, ?3 unit, ?4 officer, ?5 category (NULL binds NULL). */
 void stats_bind_filter(sqlite3_stmt *st, const struct stats_filter *f);

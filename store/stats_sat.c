@@ -103,7 +103,7 @@ static enum sr_err each_row(struct stats *s, char *sql, const struct stats_filte
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         fn(r, st);
     enum sr_err e = rc == SQLITE_DONE ? SR_E_OK : stats_sql_err(s, what, eb);
-    sqlite3_finalize(st);
+    stats_release(st);
     return e;
 }
 
@@ -367,7 +367,7 @@ enum sr_err stats_complaints(struct stats *s, const struct stats_filter *f,
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         complaint_row(r, st, &cap);
     enum sr_err e = rc == SQLITE_DONE ? SR_E_OK : stats_sql_err(s, "complaints", eb);
-    sqlite3_finalize(st);
+    stats_release(st);
     if (e != SR_E_OK) {
         stats_result_free(r);
         return e;
