@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The API's work on the libuv thread pool: verify the bearer token (store/tokens.c), check the
- * role and scope against the route and the registry, run the statistics query (store/stats.h)
- * or record a visit, and audit it — each pool thread with its own SQLite connections. The answer
- * is built here and set on the request back on the loop (after_work).
+ * role and scope against the route and the registry, run the statistics query (store/stats.h,
+ * rendered by stats_render.c) or record a visit, and audit it — each pool thread with its own
+ * SQLite connections. The answer is built here and set on the request back on the loop
+ * (after_work).
  */
 #include "api_int.h"
 
@@ -12,6 +13,7 @@
 #include "sr_log.h"
 #include "sr_mem.h"
 #include "stats.h"
+#include "stats_render.h"
 #include "tokens.h"
 #include "trust.h"
 
@@ -139,16 +141,15 @@ static enum sr_err scope(struct job *j, struct stats_filter *f)
 
 /* ---------------------------------------------------------------- operations */
 
-static enum sr_err query(struct job *j, const struct stats_filter *f, json_t **res,
+static enum sr_err query(struct job *j, const struct stats_filter *f, struct stats_result **res,
                          struct sr_errbuf *eb)
 {
     if (!tl_stats && !(tl_stats = stats_open(j->app->cfg->store.sqlite_path, eb)))
         return SR_E_IO;
-    if (j->rt->op == API_OP_RESPONSE_TIMES)
-        return stats_response_times(tl_stats, f, j->now, res, eb);
-    if (j->rt->op == API_OP_SATISFACTION)
-        return stats_satisfaction(tl_stats, f, res, eb);
-    return stats_complaints(tl_stats, f, res, eb);
+    enum stats_kind k = j->rt->op == API_OP_RESPONSE_TIMES ? STATS_RESPONSE_TIMES
+                        : j->rt->op == API_OP_SATISFACTION ? STATS_SATISFACTION
+                                                           : STATS_COMPLAINTS;
+    return stats_query(tl_stats, k, f, j->now, res, eb);
 }
 
 /* The filter from the query string, narrowed to the token's scope; SR_E_OK or fail()ed. The
@@ -171,7 +172,7 @@ static enum sr_err run_stats(struct job *j)
     struct stats_params p = {0};
     struct stats_filter f;
     struct sr_errbuf eb = {{0}};
-    json_t *res = NULL;
+    struct stats_result *res = NULL;
     enum sr_err e = filter_of(j, q, &p, &f);
     if (e == SR_E_OK && (e = query(j, &f, &res, &eb)) != SR_E_OK)
         fail(j, e, eb.msg);
@@ -179,11 +180,17 @@ static enum sr_err run_stats(struct job *j)
     if (e != SR_E_OK)
         return e;
     size_t len = 0;
-    char *body = j->csv ? stats_csv(res, &len) : json_dumps(res, JSON_COMPACT);
-    if (!j->csv)
+    char *body;
+    if (j->csv) {
+        body = stats_render_csv_text(res, &len);
+    } else {
+        json_t *o = stats_render_json(res);
+        body = json_dumps(o, JSON_COMPACT);
         len = strlen(body);
+        json_decref(o);
+    }
     answer(j, 200, j->csv ? "text/csv; charset=utf-8" : "application/json", body, len);
-    json_decref(res);
+    stats_result_free(res);
     return SR_E_OK;
 }
 

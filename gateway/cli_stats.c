@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The `suara stats` command (see cli_stats.h): flags become the API's parameter names
- * (--group-by -> group_by), parsed by the same stats_filter_parse, printed by the same table
- * builder as the CSV export.
+ * (--group-by -> group_by), parsed by the same stats_filter_parse, printed by the same renderer
+ * as the API's CSV export (stats_render.c).
  */
 #include "cli_stats.h"
 
 #include "app.h"
 #include "evalstore.h"
 #include "stats.h"
+#include "stats_render.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,25 +66,14 @@ static int64_t domain_now(const struct config *cfg)
     return app_domain_now(&a);
 }
 
-static enum sr_err run(struct stats *s, const char *what, const struct stats_filter *f,
-                       int64_t now_ms, json_t **out, struct sr_errbuf *eb)
-{
-    if (strcmp(what, "response-times") == 0)
-        return stats_response_times(s, f, now_ms, out, eb);
-    if (strcmp(what, "satisfaction") == 0)
-        return stats_satisfaction(s, f, out, eb);
-    return stats_complaints(s, f, out, eb);
-}
-
 int cli_stats(const struct config *cfg, int argc, char **argv)
 {
     if (argc > 0 && strcmp(argv[0], "stats") == 0)
         argc--, argv++;
     if (argc < 1 || !cfg)
         return usage();
-    const char *what = argv[0];
-    if (strcmp(what, "response-times") != 0 && strcmp(what, "satisfaction") != 0 &&
-        strcmp(what, "complaints") != 0)
+    enum stats_kind kind;
+    if (stats_parse_kind(argv[0], &kind) < 0)
         return usage();
     struct stats_params p = {0};
     int csv = 0;
@@ -104,21 +94,17 @@ int cli_stats(const struct config *cfg, int argc, char **argv)
                                                 cfg->privacy.citizen_hash_key, &eb);
     evalstore_close(es);
     struct stats *s = es ? stats_open(cfg->store.sqlite_path, &eb) : NULL;
-    json_t *res = NULL;
-    if (!s || run(s, what, &f, now_ms, &res, &eb) != SR_E_OK) {
+    struct stats_result *res = NULL;
+    if (!s || stats_query(s, kind, &f, now_ms, &res, &eb) != SR_E_OK) {
         fprintf(stderr, "suara: %s\n", eb.msg);
         stats_close(s);
         return 1;
     }
-    if (csv) {
-        size_t len = 0;
-        char *text = stats_csv(res, &len);
-        fwrite(text, 1, len, stdout);
-        free(text);
-    } else {
-        stats_print_table(stdout, res);
-    }
-    json_decref(res);
+    if (csv)
+        stats_render_csv(stdout, res);
+    else
+        stats_render_table(stdout, res);
+    stats_result_free(res);
     stats_close(s);
     return 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Statistics: the connection, parsing of query values, shared helpers, and complaint response
- * times. The durations of a period are fetched with one indexed query and aggregated here:
- * sorted per group, so percentiles are exact (nearest rank) rather than estimated.
+ * Statistics: the connection, parsing of query values, shared helpers (the result and its pool,
+ * group keys, change figures), and complaint response times. The durations of a period are
+ * fetched with one indexed query and aggregated here: sorted per group, so percentiles are exact
+ * (nearest rank) rather than estimated. Results are typed rows (stats.h); gateway/ renders them.
  */
 #include "stats_int.h"
 
@@ -37,6 +38,10 @@ void stats_close(struct stats *s)
 {
     if (!s)
         return;
+    for (size_t i = 0; i < s->n_stmt; i++) {
+        sqlite3_finalize(s->stmt[i].st);
+        free(s->stmt[i].sql);
+    }
     sqlite3_close(s->db);
     free(s);
 }
@@ -50,6 +55,32 @@ static const char *const group_names[] = {
 const char *stats_group_name(enum stats_group g)
 {
     return group_names[g];
+}
+
+static const char *const kind_names[] = {
+#define STATS_KIND_NAME(name, text) text,
+    STATS_KINDS(STATS_KIND_NAME)
+#undef STATS_KIND_NAME
+};
+
+const char *stats_kind_name(enum stats_kind k)
+{
+    return kind_names[k];
+}
+
+int stats_parse_kind(const char *s, enum stats_kind *out)
+{
+    for (size_t i = 0; s && i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+        if (strcmp(s, kind_names[i]) == 0) {
+            *out = (enum stats_kind)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *stats_clock_name(enum stats_clock c)
+{
+    return c == STATS_CLOCK_WORKING ? "working" : "wall";
 }
 
 int stats_parse_group(const char *s, enum stats_group *out)
@@ -213,12 +244,26 @@ enum sr_err stats_sql_err(struct stats *s, const char *what, struct sr_errbuf *e
 
 sqlite3_stmt *stats_prepare(struct stats *s, const char *sql, struct sr_errbuf *eb)
 {
+    for (size_t i = 0; i < s->n_stmt; i++)
+        if (strcmp(s->stmt[i].sql, sql) == 0)
+            return s->stmt[i].st;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
         stats_sql_err(s, "prepare", eb);
         return NULL;
     }
+    size_t i = s->n_stmt < STATS_STMT_CACHE ? s->n_stmt++ : s->next++ % STATS_STMT_CACHE;
+    sqlite3_finalize(s->stmt[i].st); /* NULL while the cache fills */
+    free(s->stmt[i].sql);
+    s->stmt[i].sql = sr_strdup(sql);
+    s->stmt[i].st = st;
     return st;
+}
+
+void stats_release(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
 }
 
 static void bind_text_or_null(sqlite3_stmt *st, int idx, const char *v)
@@ -238,30 +283,6 @@ void stats_bind_filter(sqlite3_stmt *st, const struct stats_filter *f)
     bind_text_or_null(st, 5, f->category);
 }
 
-json_t *stats_col_json(sqlite3_stmt *st, int col)
-{
-    switch (sqlite3_column_type(st, col)) {
-    case SQLITE_INTEGER:
-        return json_integer(sqlite3_column_int64(st, col));
-    case SQLITE_FLOAT:
-        return json_real(sqlite3_column_double(st, col));
-    case SQLITE_TEXT:
-        return json_string((const char *)sqlite3_column_text(st, col));
-    default:
-        return json_null();
-    }
-}
-
-json_t *stats_filter_json(const struct stats_filter *f, const char *clock)
-{
-    json_t *o = json_pack("{s:I, s:I, s:s?, s:s?, s:s?, s:s}", "from", (json_int_t)f->from_ms, "to",
-                          (json_int_t)f->to_ms, "unit", f->unit, "officer", f->officer, "category",
-                          f->category, "group_by", stats_group_name(f->group));
-    if (clock)
-        json_object_set_new(o, "clock", json_string(clock));
-    return o;
-}
-
 struct stats_filter stats_previous(const struct stats_filter *f)
 {
     struct stats_filter p = *f;
@@ -271,48 +292,190 @@ struct stats_filter stats_previous(const struct stats_filter *f)
     return p;
 }
 
-json_t *stats_ratio(const json_t *a, const json_t *b)
+struct stats_int stats_int_diff(struct stats_int a, struct stats_int b)
 {
-    if (!json_is_number(a) || !json_is_number(b) || json_number_value(b) == 0)
-        return json_null();
-    return json_real(json_number_value(a) / json_number_value(b));
+    return a.null || b.null ? (struct stats_int){0, true} : (struct stats_int){a.v - b.v, false};
 }
 
-json_t *stats_diff(const json_t *a, const json_t *b)
+struct stats_real stats_real_diff(struct stats_real a, struct stats_real b)
 {
-    if (!json_is_number(a) || !json_is_number(b))
-        return json_null();
-    if (json_is_integer(a) && json_is_integer(b))
-        return json_integer(json_integer_value(a) - json_integer_value(b));
-    return json_real(json_number_value(a) - json_number_value(b));
+    return a.null || b.null ? (struct stats_real){0, true} : (struct stats_real){a.v - b.v, false};
 }
 
-static int cmp_str(const void *a, const void *b)
+struct stats_real stats_real_ratio(struct stats_real a, struct stats_real b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    return a.null || b.null || b.v == 0 ? (struct stats_real){0, true}
+                                        : (struct stats_real){a.v / b.v, false};
 }
 
-json_t *stats_map_to_array(json_t *map)
+struct stats_real stats_int_ratio(struct stats_int a, struct stats_int b)
 {
-    size_t n = json_object_size(map), i = 0;
-    const char **keys = sr_calloc(n + 1, sizeof(*keys));
-    const char *k;
-    json_t *v;
-    json_object_foreach(map, k, v) keys[i++] = k;
-    qsort(keys, n, sizeof(*keys), cmp_str);
-    json_t *arr = json_array();
-    for (i = 0; i < n; i++)
-        json_array_append(arr, json_object_get(map, keys[i]));
-    free(keys);
-    return arr;
+    return stats_real_ratio((struct stats_real){(double)a.v, a.null},
+                            (struct stats_real){(double)b.v, b.null});
+}
+
+/* ---------------------------------------------------------------- the result and its pool */
+
+#define POOL_BLOCK 65536
+
+struct pool_block {
+    struct pool_block *next;
+    size_t used, cap;
+    _Alignas(8) unsigned char data[];
+};
+
+struct stats_pool {
+    struct pool_block *head;
+};
+
+void *stats_pool_alloc(struct stats_pool *p, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    struct pool_block *b = p->head;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > POOL_BLOCK ? n : POOL_BLOCK;
+        b = sr_malloc(sizeof(*b) + cap);
+        *b = (struct pool_block){.next = p->head, .cap = cap};
+        p->head = b;
+    }
+    void *m = b->data + b->used;
+    b->used += n;
+    return memset(m, 0, n);
+}
+
+const char *stats_pool_strdup(struct stats_pool *p, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    return memcpy(stats_pool_alloc(p, n), s, n);
+}
+
+struct stats_result *stats_result_new(enum stats_kind k, const struct stats_filter *f)
+{
+    struct stats_result *r = sr_calloc(1, sizeof(*r));
+    r->kind = k;
+    r->pool = sr_calloc(1, sizeof(*r->pool));
+    r->now.filter = *f;
+    r->now.filter.unit = stats_pool_strdup(r->pool, f->unit);
+    r->now.filter.officer = stats_pool_strdup(r->pool, f->officer);
+    r->now.filter.category = stats_pool_strdup(r->pool, f->category);
+    r->previous.filter = stats_previous(&r->now.filter);
+    return r;
+}
+
+void stats_result_free(struct stats_result *r)
+{
+    if (!r)
+        return;
+    free(r->now.rt);
+    free(r->now.sat);
+    free(r->previous.rt);
+    free(r->previous.sat);
+    free(r->rt_change);
+    free(r->sat_change);
+    free(r->complaints);
+    for (struct pool_block *b = r->pool ? r->pool->head : NULL, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    free(r->pool);
+    free(r);
+}
+
+enum sr_err stats_query(struct stats *s, enum stats_kind k, const struct stats_filter *f,
+                        int64_t now_ms, struct stats_result **out, struct sr_errbuf *eb)
+{
+    if (k == STATS_RESPONSE_TIMES)
+        return stats_response_times(s, f, now_ms, out, eb);
+    if (k == STATS_SATISFACTION)
+        return stats_satisfaction(s, f, out, eb);
+    return stats_complaints(s, f, out, eb);
+}
+
+/* ---------------------------------------------------------------- group keys */
+
+static uint32_t fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static void keys_place(struct stats_keys *k, uint32_t id)
+{
+    size_t mask = k->n_slots - 1, i = fnv1a(k->text[id]) & mask;
+    while (k->slot[i])
+        i = (i + 1) & mask;
+    k->slot[i] = id + 1;
+}
+
+static void keys_grow(struct stats_keys *k)
+{
+    free(k->slot);
+    k->n_slots = k->n_slots ? k->n_slots * 2 : 64;
+    k->slot = sr_calloc(k->n_slots, sizeof(*k->slot));
+    for (uint32_t id = 0; id < k->n; id++)
+        keys_place(k, id);
+}
+
+uint32_t stats_keys_id(struct stats_keys *k, const unsigned char *key)
+{
+    const char *s = key ? (const char *)key : "";
+    if (2 * (k->n + 1) > k->n_slots)
+        keys_grow(k);
+    size_t mask = k->n_slots - 1, i = fnv1a(s) & mask;
+    for (; k->slot[i]; i = (i + 1) & mask)
+        if (strcmp(k->text[k->slot[i] - 1], s) == 0)
+            return k->slot[i] - 1;
+    if (k->n == k->cap) {
+        k->cap = k->cap ? k->cap * 2 : 32;
+        k->text = sr_realloc(k->text, k->cap * sizeof(*k->text));
+    }
+    k->text[k->n] = stats_pool_strdup(k->pool, s);
+    k->slot[i] = (uint32_t)++k->n;
+    return (uint32_t)(k->n - 1);
+}
+
+void stats_keys_free(struct stats_keys *k)
+{
+    free(k->text);
+    free(k->slot);
+}
+
+const char *stats_keys_text(const struct stats_keys *k, uint32_t id)
+{
+    return *k->text[id] ? k->text[id] : NULL;
+}
+
+struct key_ref {
+    const char *text;
+    uint32_t id;
+};
+
+static int cmp_key_ref(const void *a, const void *b)
+{
+    return strcmp(((const struct key_ref *)a)->text, ((const struct key_ref *)b)->text);
+}
+
+void stats_keys_sorted(const struct stats_keys *k, uint32_t *order)
+{
+    struct key_ref *ref = sr_calloc(k->n + 1, sizeof(*ref));
+    for (uint32_t id = 0; id < k->n; id++)
+        ref[id] = (struct key_ref){k->text[id], id};
+    qsort(ref, k->n, sizeof(*ref), cmp_key_ref);
+    for (size_t i = 0; i < k->n; i++)
+        order[i] = ref[i].id;
+    free(ref);
 }
 
 /* ---------------------------------------------------------------- response times */
 
 struct sample {
-    const char *key; /* interned in the key pool (equal keys, equal pointers); "" = null key */
+    uint32_t key; /* stats_keys id */
+    int met;      /* 1 within the deadline, 0 not, -1 unknown */
     int64_t v;
-    int met; /* 1 within the deadline, 0 not, -1 unknown */
 };
 
 struct samples {
@@ -320,23 +483,21 @@ struct samples {
     size_t n, cap;
 };
 
-static void samples_add(struct samples *s, const char *key, int64_t v, int met)
+static void samples_add(struct samples *s, uint32_t key, int64_t v, int met)
 {
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 1024;
         s->a = sr_realloc(s->a, s->cap * sizeof(*s->a));
     }
-    s->a[s->n++] = (struct sample){key, v, met};
+    s->a[s->n++] = (struct sample){key, met, v};
 }
 
 static int cmp_sample(const void *pa, const void *pb)
 {
     const struct sample *a = pa, *b = pb;
-    /* keys are interned (one pointer per distinct key): grouping needs only equal keys
-     * adjacent, and the groups are ordered by name later, so compare the pointers */
-    uintptr_t ka = (uintptr_t)a->key, kb = (uintptr_t)b->key;
-    if (ka != kb)
-        return (ka > kb) - (ka < kb);
+    /* grouping needs only equal keys adjacent; the groups are ordered by name later */
+    if (a->key != b->key)
+        return (a->key > b->key) - (a->key < b->key);
     return (a->v > b->v) - (a->v < b->v);
 }
 
@@ -347,12 +508,22 @@ static int64_t nearest_rank(const struct sample *v, size_t n, unsigned p)
     return v[rank ? rank - 1 : 0].v;
 }
 
-static json_t *summary(const struct sample *v, size_t n, long long overdue)
+static struct stats_int some(int64_t v)
 {
-    if (n == 0)
-        return json_pack("{s:i, s:n, s:n, s:n, s:n, s:n, s:I}", "count", 0, "mean_ms", "p50_ms",
-                         "p90_ms", "max_ms", "within_sla", "open_past_deadline",
-                         (json_int_t)overdue);
+    return (struct stats_int){v, false};
+}
+
+static const struct stats_rt_summary empty_summary = {
+    .mean_ms.null = true,
+    .p50_ms.null = true,
+    .p90_ms.null = true,
+    .max_ms.null = true,
+    .within_sla.null = true,
+};
+
+/* The figures of v[0..n) (sorted by duration, n > 0); open_past_deadline is set apart. */
+static void summarise(struct stats_rt_summary *out, const struct sample *v, size_t n)
+{
     long double sum = 0;
     size_t met = 0, known = 0;
     for (size_t i = 0; i < n; i++) {
@@ -360,68 +531,66 @@ static json_t *summary(const struct sample *v, size_t n, long long overdue)
         met += v[i].met == 1;
         known += v[i].met >= 0;
     }
-    json_t *within = known ? json_real((double)met / (double)known) : json_null();
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:I}", "count", (json_int_t)n, "mean_ms",
-                     (json_int_t)(sum / n + 0.5L), "p50_ms", (json_int_t)nearest_rank(v, n, 50),
-                     "p90_ms", (json_int_t)nearest_rank(v, n, 90), "max_ms", (json_int_t)v[n - 1].v,
-                     "within_sla", within, "open_past_deadline", (json_int_t)overdue);
+    out->count = (int64_t)n;
+    out->mean_ms = some((int64_t)(sum / n + 0.5L));
+    out->p50_ms = some(nearest_rank(v, n, 50));
+    out->p90_ms = some(nearest_rank(v, n, 90));
+    out->max_ms = some(v[n - 1].v);
+    out->within_sla = known ? (struct stats_real){(double)met / (double)known, false}
+                            : (struct stats_real){0, true};
 }
 
-static json_t *group_of(json_t *map, const char *key)
-{
-    json_t *g = json_object_get(map, key);
-    if (!g) {
-        g = json_pack("{s:o}", "key", *key ? json_string(key) : json_null());
-        json_object_set_new(map, key, g);
-    }
-    return g;
-}
-
-/* Counts of open-past-deadline per key, kept in a JSON object {key: n}. */
-static void bump(json_t *counts, const char *key)
-{
-    json_t *c = json_object_get(counts, key);
-    json_object_set_new(counts, key, json_integer(c ? json_integer_value(c) + 1 : 1));
-}
-
-/* Sorts the samples and sets map[key][name] for every group they have. */
-static void aggregate(json_t *map, struct samples *s, json_t *overdue, const char *name)
-{
-    if (s->n)
-        qsort(s->a, s->n, sizeof(*s->a), cmp_sample); /* a is NULL when empty */
-    for (size_t i = 0; i < s->n;) {
-        size_t j = i;
-        while (j < s->n && s->a[j].key == s->a[i].key)
-            j++;
-        json_t *od = json_object_get(overdue, s->a[i].key);
-        json_object_set_new(group_of(map, s->a[i].key), name,
-                            summary(s->a + i, j - i, od ? json_integer_value(od) : 0));
-        i = j;
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach(overdue, k, v) /* groups with only overdue complaints */
-        if (!json_object_get(group_of(map, k), name))
-            json_object_set_new(group_of(map, k), name, summary(NULL, 0, json_integer_value(v)));
-}
-
+/* What one query of a period collects, by key id. */
 struct rt_rows {
+    struct stats_keys keys;
     struct samples fr, res;
-    json_t *fr_overdue, *res_overdue, *keys; /* keys: pool of key strings (object keys) */
+    int64_t *fr_overdue, *res_overdue;
+    size_t n_overdue;
 };
 
-/* A key string that lives as long as rows->keys. */
-static const char *intern(struct rt_rows *r, const unsigned char *k)
+static void bump(struct rt_rows *r, int64_t **counts, uint32_t key)
 {
-    const char *key = k ? (const char *)k : "";
-    if (!json_object_get(r->keys, key))
-        json_object_set_new(r->keys, key, json_true());
-    return json_object_iter_key(json_object_iter_at(r->keys, key));
+    if (key >= r->n_overdue) {
+        size_t n = r->keys.cap > key ? r->keys.cap : (size_t)key + 1;
+        r->fr_overdue = sr_realloc(r->fr_overdue, n * sizeof(int64_t));
+        r->res_overdue = sr_realloc(r->res_overdue, n * sizeof(int64_t));
+        memset(r->fr_overdue + r->n_overdue, 0, (n - r->n_overdue) * sizeof(int64_t));
+        memset(r->res_overdue + r->n_overdue, 0, (n - r->n_overdue) * sizeof(int64_t));
+        r->n_overdue = n;
+    }
+    (*counts)[key]++;
+}
+
+static int64_t overdue_of(const int64_t *counts, size_t n, uint32_t key)
+{
+    return key < n ? counts[key] : 0;
 }
 
 static int officer_matches(const char *want, const unsigned char *who)
 {
     return !want || !*want || (who && strcasecmp(want, (const char *)who) == 0);
+}
+
+/* Met, not met or unknown (-1) from an SLA column. */
+static int met_of(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_type(st, col) == SQLITE_NULL ? -1 : sqlite3_column_int(st, col) != 0;
+}
+
+static void rt_row(sqlite3_stmt *st, const struct stats_filter *f, struct rt_rows *r)
+{
+    uint32_t k1 = stats_keys_id(&r->keys, sqlite3_column_text(st, 0));
+    uint32_t k2 = stats_keys_id(&r->keys, sqlite3_column_text(st, 1));
+    int fr_mine = officer_matches(f->officer, sqlite3_column_text(st, 8));
+    int res_mine = officer_matches(f->officer, sqlite3_column_text(st, 9));
+    if (fr_mine && sqlite3_column_type(st, 2) != SQLITE_NULL)
+        samples_add(&r->fr, k1, sqlite3_column_int64(st, 2), met_of(st, 3));
+    if (fr_mine && sqlite3_column_int(st, 4))
+        bump(r, &r->fr_overdue, k1);
+    if (res_mine && sqlite3_column_type(st, 5) != SQLITE_NULL)
+        samples_add(&r->res, k2, sqlite3_column_int64(st, 5), met_of(st, 6));
+    if (res_mine && sqlite3_column_int(st, 7))
+        bump(r, &r->res_overdue, k2);
 }
 
 static enum sr_err fetch_rt(struct stats *s, const struct stats_filter *f, int64_t now_ms,
@@ -453,135 +622,129 @@ static enum sr_err fetch_rt(struct stats *s, const struct stats_filter *f, int64
     stats_bind_filter(st, f);
     sqlite3_bind_int64(st, 6, now_ms);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *k1 = intern(r, sqlite3_column_text(st, 0));
-        const char *k2 = intern(r, sqlite3_column_text(st, 1));
-        int fr_mine = officer_matches(f->officer, sqlite3_column_text(st, 8));
-        int res_mine = officer_matches(f->officer, sqlite3_column_text(st, 9));
-        if (fr_mine && sqlite3_column_type(st, 2) != SQLITE_NULL)
-            samples_add(&r->fr, k1, sqlite3_column_int64(st, 2),
-                        sqlite3_column_type(st, 3) == SQLITE_NULL ? -1
-                                                                  : sqlite3_column_int(st, 3) != 0);
-        if (fr_mine && sqlite3_column_int(st, 4))
-            bump(r->fr_overdue, k1);
-        if (res_mine && sqlite3_column_type(st, 5) != SQLITE_NULL)
-            samples_add(&r->res, k2, sqlite3_column_int64(st, 5),
-                        sqlite3_column_type(st, 6) == SQLITE_NULL ? -1
-                                                                  : sqlite3_column_int(st, 6) != 0);
-        if (res_mine && sqlite3_column_int(st, 7))
-            bump(r->res_overdue, k2);
-    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        rt_row(st, f, r);
     enum sr_err e = rc == SQLITE_DONE ? SR_E_OK : stats_sql_err(s, "response times", eb);
-    sqlite3_finalize(st);
+    stats_release(st);
     return e;
 }
 
-/* The groups of one period: a sorted array. */
-static enum sr_err rt_period(struct stats *s, const struct stats_filter *f, int64_t now_ms,
-                             json_t **groups, struct sr_errbuf *eb)
+/* Sorts the samples and fills the first response (or resolution) of groups[key] for every key
+ * they have; marks those keys present. */
+static void aggregate(struct stats_rt_group *groups, bool *present, struct samples *s,
+                      bool resolution)
 {
-    struct rt_rows r = {
-        .fr_overdue = json_object(), .res_overdue = json_object(), .keys = json_object()};
-    enum sr_err e = fetch_rt(s, f, now_ms, &r, eb);
-    json_t *map = json_object();
-    if (e == SR_E_OK) {
-        aggregate(map, &r.fr, r.fr_overdue, "first_response");
-        aggregate(map, &r.res, r.res_overdue, "resolution");
-        const char *k;
-        json_t *g;
-        json_object_foreach(map, k, g)
-        {
-            if (!json_object_get(g, "first_response"))
-                json_object_set_new(g, "first_response", summary(NULL, 0, 0));
-            if (!json_object_get(g, "resolution"))
-                json_object_set_new(g, "resolution", summary(NULL, 0, 0));
-        }
-        if (f->group == STATS_GROUP_NONE && json_object_size(map) == 0) { /* an empty period */
-            json_t *g0 = group_of(map, "");
-            json_object_set_new(g0, "first_response", summary(NULL, 0, 0));
-            json_object_set_new(g0, "resolution", summary(NULL, 0, 0));
-        }
-        *groups = stats_map_to_array(map);
+    if (s->n)
+        qsort(s->a, s->n, sizeof(*s->a), cmp_sample); /* a is NULL when empty */
+    for (size_t i = 0; i < s->n;) {
+        size_t j = i;
+        while (j < s->n && s->a[j].key == s->a[i].key)
+            j++;
+        struct stats_rt_group *g = &groups[s->a[i].key];
+        summarise(resolution ? &g->resolution : &g->first_response, s->a + i, j - i);
+        present[s->a[i].key] = true;
+        i = j;
     }
-    json_decref(map);
+}
+
+/* The period's groups from the rows: by key id, then the present ones in key order. */
+static void rt_groups(struct rt_rows *r, const struct stats_filter *f, struct stats_period *p)
+{
+    size_t n = r->keys.n;
+    struct stats_rt_group *by_id = sr_calloc(n + 1, sizeof(*by_id));
+    bool *present = sr_calloc(n + 1, sizeof(*present));
+    for (size_t k = 0; k < n; k++)
+        by_id[k].first_response = by_id[k].resolution = empty_summary;
+    aggregate(by_id, present, &r->fr, false);
+    aggregate(by_id, present, &r->res, true);
+    uint32_t *order = sr_calloc(n + 1, sizeof(*order));
+    stats_keys_sorted(&r->keys, order);
+    p->rt = sr_calloc(n + 1, sizeof(*p->rt));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t k = order[i];
+        struct stats_rt_group *g = &by_id[k];
+        g->first_response.open_past_deadline = overdue_of(r->fr_overdue, r->n_overdue, k);
+        g->resolution.open_past_deadline = overdue_of(r->res_overdue, r->n_overdue, k);
+        if (!present[k] && !g->first_response.open_past_deadline &&
+            !g->resolution.open_past_deadline)
+            continue;
+        g->key = stats_keys_text(&r->keys, k);
+        p->rt[p->n++] = *g;
+    }
+    if (f->group == STATS_GROUP_NONE && p->n == 0) /* an empty period */
+        p->rt[p->n++] =
+            (struct stats_rt_group){.first_response = empty_summary, .resolution = empty_summary};
+    free(order);
+    free(present);
+    free(by_id);
+}
+
+static enum sr_err rt_period(struct stats *s, struct stats_pool *pool, int64_t now_ms,
+                             struct stats_period *p, struct sr_errbuf *eb)
+{
+    struct rt_rows r = {.keys.pool = pool};
+    enum sr_err e = fetch_rt(s, &p->filter, now_ms, &r, eb);
+    if (e == SR_E_OK)
+        rt_groups(&r, &p->filter, p);
+    stats_keys_free(&r.keys);
     free(r.fr.a);
     free(r.res.a);
-    json_decref(r.fr_overdue);
-    json_decref(r.res_overdue);
-    json_decref(r.keys);
+    free(r.fr_overdue);
+    free(r.res_overdue);
     return e;
 }
 
-static json_t *find_group(const json_t *groups, const json_t *key)
+/* Key order of the groups (NULL as ""), so two periods' groups merge in one pass. */
+static int key_cmp(const char *a, const char *b)
 {
-    size_t i;
-    json_t *g;
-    json_array_foreach(groups, i, g) if (json_equal(json_object_get(g, "key"), key)) return g;
-    return NULL;
+    return strcmp(a ? a : "", b ? b : "");
 }
 
-static json_t *metric_change(const json_t *now, const json_t *prev)
+static struct stats_rt_metric_change metric_change(const struct stats_rt_summary *a,
+                                                   const struct stats_rt_summary *b)
 {
-    static const char *const m[] = {"mean_ms", "p50_ms", "p90_ms", "max_ms"};
-    json_t *o = json_object();
-    for (size_t i = 0; i < 4; i++) {
-        char name[32];
-        const json_t *a = json_object_get(now, m[i]), *b = json_object_get(prev, m[i]);
-        snprintf(name, sizeof(name), "%s_diff", m[i]);
-        json_object_set_new(o, name, stats_diff(a, b));
-        snprintf(name, sizeof(name), "%s_ratio", m[i]);
-        json_object_set_new(o, name, stats_ratio(a, b));
-    }
-    json_object_set_new(
-        o, "within_sla_diff",
-        stats_diff(json_object_get(now, "within_sla"), json_object_get(prev, "within_sla")));
-    return o;
+    return (struct stats_rt_metric_change){
+        .mean_ms_diff = stats_int_diff(a->mean_ms, b->mean_ms),
+        .p50_ms_diff = stats_int_diff(a->p50_ms, b->p50_ms),
+        .p90_ms_diff = stats_int_diff(a->p90_ms, b->p90_ms),
+        .max_ms_diff = stats_int_diff(a->max_ms, b->max_ms),
+        .mean_ms_ratio = stats_int_ratio(a->mean_ms, b->mean_ms),
+        .p50_ms_ratio = stats_int_ratio(a->p50_ms, b->p50_ms),
+        .p90_ms_ratio = stats_int_ratio(a->p90_ms, b->p90_ms),
+        .max_ms_ratio = stats_int_ratio(a->max_ms, b->max_ms),
+        .within_sla_diff = stats_real_diff(a->within_sla, b->within_sla),
+    };
 }
 
-static json_t *rt_change(const json_t *groups, const json_t *prev)
+/* The change of every key in both periods (both sorted by key). */
+static void rt_change(struct stats_result *r)
 {
-    json_t *out = json_array();
-    size_t i;
-    json_t *g;
-    json_array_foreach(groups, i, g)
-    {
-        const json_t *p = find_group(prev, json_object_get(g, "key"));
-        if (!p)
-            continue;
-        json_array_append_new(out, json_pack("{s:O, s:o, s:o}", "key", json_object_get(g, "key"),
-                                             "first_response",
-                                             metric_change(json_object_get(g, "first_response"),
-                                                           json_object_get(p, "first_response")),
-                                             "resolution",
-                                             metric_change(json_object_get(g, "resolution"),
-                                                           json_object_get(p, "resolution"))));
+    const struct stats_period *a = &r->now, *b = &r->previous;
+    r->rt_change = sr_calloc(a->n + 1, sizeof(*r->rt_change));
+    for (size_t i = 0, j = 0; i < a->n && j < b->n;) {
+        int c = key_cmp(a->rt[i].key, b->rt[j].key);
+        if (c == 0)
+            r->rt_change[r->n_change++] = (struct stats_rt_change){
+                a->rt[i].key, metric_change(&a->rt[i].first_response, &b->rt[j].first_response),
+                metric_change(&a->rt[i].resolution, &b->rt[j].resolution)};
+        i += c <= 0;
+        j += c >= 0;
     }
-    return out;
 }
 
 enum sr_err stats_response_times(struct stats *s, const struct stats_filter *f, int64_t now_ms,
-                                 json_t **out, struct sr_errbuf *eb)
+                                 struct stats_result **out, struct sr_errbuf *eb)
 {
-    json_t *groups = NULL, *prev = NULL;
-    enum sr_err e = rt_period(s, f, now_ms, &groups, eb);
-    if (e == SR_E_OK && f->compare_previous) {
-        struct stats_filter pf = stats_previous(f);
-        e = rt_period(s, &pf, now_ms, &prev, eb);
-    }
+    struct stats_result *r = stats_result_new(STATS_RESPONSE_TIMES, f);
+    enum sr_err e = rt_period(s, r->pool, now_ms, &r->now, eb);
+    if (e == SR_E_OK && f->compare_previous)
+        e = rt_period(s, r->pool, now_ms, &r->previous, eb);
     if (e != SR_E_OK) {
-        json_decref(groups);
-        json_decref(prev);
+        stats_result_free(r);
         return e;
     }
-    const char *clock = f->clock == STATS_CLOCK_WORKING ? "working" : "wall";
-    *out = json_pack("{s:s, s:o, s:o}", "statistic", "response-times", "filter",
-                     stats_filter_json(f, clock), "groups", groups);
-    if (prev) {
-        struct stats_filter pf = stats_previous(f);
-        json_object_set_new(*out, "change", rt_change(groups, prev));
-        json_object_set_new(
-            *out, "previous",
-            json_pack("{s:o, s:o}", "filter", stats_filter_json(&pf, clock), "groups", prev));
-    }
+    if (f->compare_previous)
+        rt_change(r);
+    *out = r;
     return SR_E_OK;
 }

@@ -37,9 +37,9 @@
 
 #include "sr_error.h"
 
-#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 struct stats; /* a read-only SQLite connection */
 
@@ -90,36 +90,141 @@ const char *stats_params_get(void *params, const char *name); /* the first value
 const char *stats_filter_parse(struct stats_filter *f, stats_param_fn *get, void *ud,
                                int64_t now_ms);
 
-/* {"filter": {...}, "groups": [{"key": "BMK002"|null, "first_response": {"count", "mean_ms",
- *  "p50_ms", "p90_ms", "max_ms", "within_sla", "open_past_deadline"}, "resolution": {...}}],
- *  "previous": {same without previous/change} (compare only),
- *  "change": [{"key", "first_response": {"<m>_diff", "<m>_ratio"}, "resolution": ...}]}
- * with m in mean_ms p50_ms p90_ms max_ms (ratio = now / previous, null when undefined) and
- * within_sla_diff. Numbers are null where there are no records. *out owned by the caller. */
+/* ---------------------------------------------------------------- results
+ * A query returns one struct stats_result: typed rows, no text format. gateway/stats_render.c
+ * turns it into the API's JSON, the CSV export and the `suara stats` table. */
+
+#define STATS_KINDS(X)                                                                             \
+    X(RESPONSE_TIMES, "response-times")                                                            \
+    X(SATISFACTION, "satisfaction")                                                                \
+    X(COMPLAINTS, "complaints")
+enum stats_kind {
+#define STATS_KIND_ENUM(name, text) STATS_##name,
+    STATS_KINDS(STATS_KIND_ENUM)
+#undef STATS_KIND_ENUM
+};
+const char *stats_kind_name(enum stats_kind k);
+int stats_parse_kind(const char *s, enum stats_kind *out); /* 0, or -1 for an unknown name */
+const char *stats_clock_name(enum stats_clock c);          /* "wall" / "working" */
+
+/* A figure that may be absent ("null": JSON null, an empty CSV cell). */
+struct stats_int {
+    int64_t v;
+    bool null;
+};
+struct stats_real {
+    double v;
+    bool null;
+};
+
+/* First response or resolution of one group. mean_ms .. max_ms are null when count is 0
+ * (durations: mean rounded to whole ms, nearest-rank p50 / p90); within_sla is the share
+ * within the deadline of those whose deadline outcome is known (null when none is). */
+struct stats_rt_summary {
+    int64_t count;
+    struct stats_int mean_ms, p50_ms, p90_ms, max_ms;
+    struct stats_real within_sla;
+    int64_t open_past_deadline;
+};
+
+/* Group keys: NULL is the null key (no officer, or the grouping "none"). */
+struct stats_rt_group {
+    const char *key;
+    struct stats_rt_summary first_response, resolution;
+};
+
+/* Current against previous, for a key present in both. diff = now - previous (null when either
+ * is null); ratio = now / previous (null when either is null or previous is 0). */
+struct stats_rt_metric_change {
+    struct stats_int mean_ms_diff, p50_ms_diff, p90_ms_diff, max_ms_diff;
+    struct stats_real mean_ms_ratio, p50_ms_ratio, p90_ms_ratio, max_ms_ratio;
+    struct stats_real within_sla_diff;
+};
+struct stats_rt_change {
+    const char *key;
+    struct stats_rt_metric_change first_response, resolution;
+};
+
+/* One element's NRR (mean of its answers, 1-4) over its respondents (> 0). */
+struct stats_element {
+    const char *name; /* "U1".."U9", "KEPUASAN", ... */
+    double nrr;
+    int64_t respondents;
+};
+/* A slice of the ratings (all, verified, unverified): its elements in name order, the IKM
+ * (rounded to 2 decimals; null when no U1-U9 element has respondents) and its grade ("A".."D",
+ * NULL with the IKM). */
+struct stats_ikm {
+    const struct stats_element *elements;
+    size_t n_elements;
+    struct stats_real ikm;
+    const char *grade;
+};
+struct stats_sat_group {
+    const char *key;
+    struct stats_ikm all, verified, unverified;
+    int64_t surveys_started, surveys_completed;
+    struct stats_real response_rate; /* completed / started; null when none started */
+    int64_t set_aside;
+};
+struct stats_sat_change {
+    const char *key;
+    struct stats_real ikm_diff, ikm_ratio, response_rate_diff;
+};
+
+/* One complaint of the per-complaint list (text NULL when unset; citizen is the pseudonym). */
+struct stats_complaint {
+    const char *ticket, *unit, *officer, *category, *citizen, *state;
+    struct stats_int opened_at, first_response_at, resolved_at;
+    struct stats_int first_response_wall_ms, first_response_work_ms;
+    struct stats_int resolution_wall_ms, resolution_work_ms;
+    struct stats_int sla_first_response_met, sla_resolution_met, rating;
+};
+/* One period's groups, sorted by key (byte order, the null key first). With the grouping "none"
+ * there is exactly one group, the null key, even in an empty period. */
+struct stats_period {
+    struct stats_filter filter; /* strings owned by the result */
+    size_t n;
+    struct stats_rt_group *rt;   /* STATS_RESPONSE_TIMES */
+    struct stats_sat_group *sat; /* STATS_SATISFACTION */
+};
+
+struct stats_pool;
+struct stats_result {
+    enum stats_kind kind;
+    struct stats_period now;
+    /* compare=previous (now.filter.compare_previous): the preceding period of equal length and
+     * the change per key present in both, in now's order */
+    struct stats_period previous;
+    size_t n_change;
+    struct stats_rt_change *rt_change;
+    struct stats_sat_change *sat_change;
+    /* STATS_COMPLAINTS, in opening order */
+    size_t n_complaints;
+    struct stats_complaint *complaints;
+    struct stats_pool *pool; /* every string and element above */
+};
+void stats_result_free(struct stats_result *r); /* NULL is fine */
+
+/* The statistics of a kind (dispatches to the three below). now_ms decides "open past the
+ * deadline". Borrowed: f (copied into the result); *out owned by the caller (stats_result_free). */
+enum sr_err stats_query(struct stats *s, enum stats_kind k, const struct stats_filter *f,
+                        int64_t now_ms, struct stats_result **out, struct sr_errbuf *eb);
+
+/* Response times per group: first response and resolution. */
 enum sr_err stats_response_times(struct stats *s, const struct stats_filter *f, int64_t now_ms,
-                                 json_t **out, struct sr_errbuf *eb);
+                                 struct stats_result **out, struct sr_errbuf *eb);
 
-/* {"filter", "groups": [{"key", "elements": [{"element", "nrr", "respondents"}], "ikm",
- *  "grade", "surveys_started", "surveys_completed", "response_rate", "set_aside",
- *  "verified": {"elements",
- *  "ikm", "grade"}, "unverified": {...}}], "previous", "change": [{"key", "ikm_diff",
- *  "ikm_ratio", "response_rate_diff"}]}. Groups: none, officer, unit, month, quarter (category
- *  groups complaint ratings only). */
-enum sr_err stats_satisfaction(struct stats *s, const struct stats_filter *f, json_t **out,
-                               struct sr_errbuf *eb);
+/* Satisfaction per group: NRR per element, IKM, grade, verified and unverified apart, response
+ * rate, set aside. Groups: none, officer, unit, month, quarter (category groups complaint ratings
+ * only). */
+enum sr_err stats_satisfaction(struct stats *s, const struct stats_filter *f,
+                               struct stats_result **out, struct sr_errbuf *eb);
 
-/* {"filter", "complaints": [{"ticket", "unit", "officer", "category", "citizen" (pseudonym),
- *  "state", "opened_at", "first_response_at", "resolved_at", "first_response_wall_ms",
- *  "first_response_work_ms", "resolution_wall_ms", "resolution_work_ms",
- *  "sla_first_response_met", "sla_resolution_met", "rating"}]} in opening order. The officer
- *  filter matches the complaint's named officer or whoever answered or resolved it. */
-enum sr_err stats_complaints(struct stats *s, const struct stats_filter *f, json_t **out,
-                             struct sr_errbuf *eb);
-
-/* The same figures as CSV (RFC 4180, header row first): response times and satisfaction one row
- * per group (and element), complaints one row per complaint. Returns a heap string. */
-char *stats_csv(const json_t *result, size_t *len);
-/* A fixed-width text table of the same rows, for the terminal. */
-void stats_print_table(FILE *out, const json_t *result);
+/* The complaints opened in the period, in opening order. The officer filter matches the
+ * complaint's named officer or whoever answered or resolved it; the row's officer is who
+ * resolved it, else who answered it first, else the named one. */
+enum sr_err stats_complaints(struct stats *s, const struct stats_filter *f,
+                             struct stats_result **out, struct sr_errbuf *eb);
 
 #endif

@@ -4,7 +4,7 @@
  * verified and unverified ratings apart, repeats set aside) and the per-complaint list. Answers
  * are summed per (group, element) in SQL; the IKM is computed here from exact sums, rounded only
  * at the end. Only counted surveys enter the sums (the writer marks them: evalstore_ratings.c);
- * the set-aside ones are counted per group.
+ * the set-aside ones are counted per group. Results are typed rows (stats.h).
  */
 #include "stats_int.h"
 
@@ -14,24 +14,70 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* sums[key][element] = [sum, n, verified sum, verified n] */
-static void add_answer(json_t *sums, const char *key, const char *element, long long sum,
-                       long long n, int verified)
+/* The answers to one element within one group: [0] unverified, [1] verified. */
+struct el_sum {
+    const char *name;
+    int64_t sum[2], n[2];
+};
+
+/* What the queries of a period collect for one group key. */
+struct sat_key {
+    struct el_sum *el; /* in the query's order (by element name) */
+    size_t n_el, cap_el;
+    int64_t started, completed, aside;
+    bool present;
+};
+
+struct sat_rows {
+    struct stats_keys keys;
+    struct sat_key *by_id;
+    size_t cap;
+};
+
+static struct sat_key *key_of(struct sat_rows *r, const unsigned char *key)
 {
-    json_t *g = json_object_get(sums, key);
-    if (!g) {
-        g = json_object();
-        json_object_set_new(sums, key, g);
+    uint32_t id = stats_keys_id(&r->keys, key);
+    if (id >= r->cap) {
+        size_t n = r->keys.cap > id ? r->keys.cap : (size_t)id + 1;
+        r->by_id = sr_realloc(r->by_id, n * sizeof(*r->by_id));
+        memset(r->by_id + r->cap, 0, (n - r->cap) * sizeof(*r->by_id));
+        r->cap = n;
     }
-    json_t *e = json_object_get(g, element);
-    if (!e) {
-        e = json_pack("[i, i, i, i]", 0, 0, 0, 0);
-        json_object_set_new(g, element, e);
+    r->by_id[id].present = true;
+    return &r->by_id[id];
+}
+
+static void add_answer(struct sat_rows *r, sqlite3_stmt *st)
+{
+    const char *element = (const char *)sqlite3_column_text(st, 1);
+    if (!element) /* NOT NULL in the schema */
+        return;
+    struct sat_key *k = key_of(r, sqlite3_column_text(st, 0));
+    size_t i = 0;
+    while (i < k->n_el && strcmp(k->el[i].name, element) != 0)
+        i++;
+    if (i == k->n_el) {
+        if (k->n_el == k->cap_el) {
+            k->cap_el = k->cap_el ? k->cap_el * 2 : 16;
+            k->el = sr_realloc(k->el, k->cap_el * sizeof(*k->el));
+        }
+        k->el[k->n_el++] = (struct el_sum){.name = stats_pool_strdup(r->keys.pool, element)};
     }
-    size_t base = verified ? 2 : 0;
-    json_array_set_new(e, base, json_integer(json_integer_value(json_array_get(e, base)) + sum));
-    json_array_set_new(e, base + 1,
-                       json_integer(json_integer_value(json_array_get(e, base + 1)) + n));
+    int verified = sqlite3_column_int(st, 4) != 0;
+    k->el[i].sum[verified] += sqlite3_column_int64(st, 2);
+    k->el[i].n[verified] += sqlite3_column_int64(st, 3);
+}
+
+static void rate_row(struct sat_rows *r, sqlite3_stmt *st)
+{
+    struct sat_key *k = key_of(r, sqlite3_column_text(st, 0));
+    k->started = sqlite3_column_int64(st, 1);
+    k->completed = sqlite3_column_int64(st, 2);
+}
+
+static void aside_row(struct sat_rows *r, sqlite3_stmt *st)
+{
+    key_of(r, sqlite3_column_text(st, 0))->aside = sqlite3_column_int64(st, 1);
 }
 
 /* The group key of a survey row; time_col for month / quarter. */
@@ -44,9 +90,9 @@ static char *survey_key(const struct stats_filter *f, const char *time_col)
 }
 
 /* Runs sql (taken) with the filter bound and calls fn for every row. */
-typedef void row_fn(sqlite3_stmt *st, const char *key, json_t *acc);
+typedef void row_fn(struct sat_rows *r, sqlite3_stmt *st);
 static enum sr_err each_row(struct stats *s, char *sql, const struct stats_filter *f,
-                            const char *what, row_fn *fn, json_t *acc, struct sr_errbuf *eb)
+                            const char *what, row_fn *fn, struct sat_rows *r, struct sr_errbuf *eb)
 {
     sqlite3_stmt *st = stats_prepare(s, sql, eb);
     free(sql);
@@ -54,22 +100,14 @@ static enum sr_err each_row(struct stats *s, char *sql, const struct stats_filte
         return SR_E_IO;
     stats_bind_filter(st, f);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *k = sqlite3_column_text(st, 0);
-        fn(st, k ? (const char *)k : "", acc);
-    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(r, st);
     enum sr_err e = rc == SQLITE_DONE ? SR_E_OK : stats_sql_err(s, what, eb);
-    sqlite3_finalize(st);
+    stats_release(st);
     return e;
 }
 
-static void answer_row(sqlite3_stmt *st, const char *key, json_t *sums)
-{
-    add_answer(sums, key, (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2),
-               sqlite3_column_int64(st, 3), sqlite3_column_int(st, 4));
-}
-
-static enum sr_err fetch_answers(struct stats *s, const struct stats_filter *f, json_t *sums,
+static enum sr_err fetch_answers(struct stats *s, const struct stats_filter *f, struct sat_rows *r,
                                  struct sr_errbuf *eb)
 {
     char *skey = survey_key(f, "s.completed_at");
@@ -96,18 +134,11 @@ static enum sr_err fetch_answers(struct stats *s, const struct stats_filter *f, 
                     skey, ckey);
     free(skey);
     free(ckey);
-    return each_row(s, sql, f, "satisfaction", answer_row, sums, eb);
+    return each_row(s, sql, f, "satisfaction", add_answer, r, eb);
 }
 
-static void rate_row(sqlite3_stmt *st, const char *key, json_t *rates)
-{
-    json_object_set_new(rates, key,
-                        json_pack("[I, I]", (json_int_t)sqlite3_column_int64(st, 1),
-                                  (json_int_t)sqlite3_column_int64(st, 2)));
-}
-
-/* rates[key] = [started, completed] */
-static enum sr_err fetch_rates(struct stats *s, const struct stats_filter *f, json_t *rates,
+/* started and completed surveys per key */
+static enum sr_err fetch_rates(struct stats *s, const struct stats_filter *f, struct sat_rows *r,
                                struct sr_errbuf *eb)
 {
     if (f->group == STATS_GROUP_CATEGORY || (f->category && *f->category))
@@ -120,17 +151,12 @@ static enum sr_err fetch_rates(struct stats *s, const struct stats_filter *f, js
                             "GROUP BY 1",
                             key);
     free(key);
-    return each_row(s, sql, f, "response rate", rate_row, rates, eb);
+    return each_row(s, sql, f, "response rate", rate_row, r, eb);
 }
 
-/* aside[key] = completed surveys of the period that were set aside (repeats, not counted) */
-static void aside_row(sqlite3_stmt *st, const char *key, json_t *aside)
-{
-    json_object_set_new(aside, key, json_integer((json_int_t)sqlite3_column_int64(st, 1)));
-}
-
-static enum sr_err fetch_set_aside(struct stats *s, const struct stats_filter *f, json_t *aside,
-                                   struct sr_errbuf *eb)
+/* completed surveys of the period that were set aside (repeats, not counted), per key */
+static enum sr_err fetch_set_aside(struct stats *s, const struct stats_filter *f,
+                                   struct sat_rows *r, struct sr_errbuf *eb)
 {
     if (f->group == STATS_GROUP_CATEGORY || (f->category && *f->category))
         return SR_E_OK; /* surveys have no category */
@@ -143,7 +169,7 @@ static enum sr_err fetch_set_aside(struct stats *s, const struct stats_filter *f
                             "GROUP BY 1",
                             key);
     free(key);
-    return each_row(s, sql, f, "set aside", aside_row, aside, eb);
+    return each_row(s, sql, f, "set aside", aside_row, r, eb);
 }
 
 /* An IKM element is U1..U9. */
@@ -157,178 +183,170 @@ static const char *grade_of(long long hundredths)
     return hundredths >= 8831 ? "A" : hundredths >= 7661 ? "B" : hundredths >= 6500 ? "C" : "D";
 }
 
-/* {"elements": [...], "ikm", "grade", "respondents"} from one slice ([sum, n] at base). */
-static json_t *ikm_block(const json_t *elements, size_t base)
+/* The answers of a slice: [0] unverified, [1] verified, 2 both. */
+static int64_t slice_of(const int64_t v[2], int slice)
 {
-    json_t *arr = json_array();
+    return slice == 2 ? v[0] + v[1] : v[slice];
+}
+
+/* One slice's elements (with respondents), IKM and grade. */
+static struct stats_ikm ikm_block(struct stats_pool *pool, const struct sat_key *k, int slice)
+{
+    struct stats_element *el = stats_pool_alloc(pool, (k->n_el + 1) * sizeof(*el));
+    struct stats_ikm out = {.elements = el, .ikm.null = true};
     long double total = 0;
-    int k = 0;
-    const char *name;
-    json_t *e;
-    json_object_foreach((json_t *)elements, name, e)
-    {
-        long long sum = json_integer_value(json_array_get(e, base));
-        long long n = json_integer_value(json_array_get(e, base + 1));
+    int n_ikm = 0;
+    for (size_t i = 0; i < k->n_el; i++) {
+        int64_t sum = slice_of(k->el[i].sum, slice), n = slice_of(k->el[i].n, slice);
         if (n == 0)
             continue;
-        json_array_append_new(arr,
-                              json_pack("{s:s, s:f, s:I}", "element", name, "nrr",
-                                        (double)sum / (double)n, "respondents", (json_int_t)n));
-        if (is_ikm_element(name)) {
+        el[out.n_elements++] = (struct stats_element){k->el[i].name, (double)sum / (double)n, n};
+        if (is_ikm_element(k->el[i].name)) {
             total += (long double)sum / (long double)n;
-            k++;
+            n_ikm++;
         }
     }
-    json_t *o = json_pack("{s:o}", "elements", arr);
-    if (k == 0) {
-        json_object_set_new(o, "ikm", json_null());
-        json_object_set_new(o, "grade", json_null());
-        return o;
-    }
-    long double ikm = 25.0L * total / (long double)k; /* weights exactly 1/k */
+    if (n_ikm == 0)
+        return out;
+    long double ikm = 25.0L * total / (long double)n_ikm; /* weights exactly 1/k */
     long long h = llroundl(ikm * 100.0L);
-    json_object_set_new(o, "ikm", json_real((double)h / 100.0));
-    json_object_set_new(o, "grade", json_string(grade_of(h)));
-    return o;
-}
-
-/* One group's figures. elements: {name: [sum, n, verified sum, verified n]} in the SQL's
- * (alphabetical) order, or NULL; aside: the set-aside count, or NULL. */
-static json_t *sat_group(const char *key, const json_t *elements, const json_t *rate,
-                         const json_t *aside)
-{
-    json_t *els = elements ? json_incref((json_t *)elements) : json_object();
-    json_t *all = json_object(), *g;
-    /* totals: verified + unverified */
-    const char *name;
-    json_t *e;
-    json_object_foreach(els, name, e)
-    {
-        json_int_t s =
-            json_integer_value(json_array_get(e, 0)) + json_integer_value(json_array_get(e, 2));
-        json_int_t n =
-            json_integer_value(json_array_get(e, 1)) + json_integer_value(json_array_get(e, 3));
-        json_object_set_new(all, name, json_pack("[I, I]", s, n));
-    }
-    g = ikm_block(all, 0);
-    json_object_set_new(g, "key", *key ? json_string(key) : json_null());
-    json_object_set_new(g, "verified", ikm_block(els, 2));
-    json_object_set_new(g, "unverified", ikm_block(els, 0));
-    json_int_t started = rate ? json_integer_value(json_array_get(rate, 0)) : 0;
-    json_int_t done = rate ? json_integer_value(json_array_get(rate, 1)) : 0;
-    json_object_set_new(g, "surveys_started", json_integer(started));
-    json_object_set_new(g, "surveys_completed", json_integer(done));
-    json_object_set_new(g, "response_rate",
-                        started ? json_real((double)done / (double)started) : json_null());
-    json_object_set_new(g, "set_aside", json_integer(json_integer_value(aside)));
-    json_decref(all);
-    json_decref(els);
-    return g;
-}
-
-/* Adds a group for every key of from that map lacks. */
-static void add_missing(json_t *map, const json_t *sums, const json_t *rates, const json_t *aside,
-                        const json_t *from)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)from, k, v) if (!json_object_get(map, k))
-        json_object_set_new(map, k,
-                            sat_group(k, json_object_get(sums, k), json_object_get(rates, k),
-                                      json_object_get(aside, k)));
-}
-
-static enum sr_err sat_period(struct stats *s, const struct stats_filter *f, json_t **groups,
-                              struct sr_errbuf *eb)
-{
-    json_t *sums = json_object(), *rates = json_object(), *aside = json_object();
-    json_t *map = json_object();
-    enum sr_err e = fetch_answers(s, f, sums, eb);
-    if (e == SR_E_OK)
-        e = fetch_rates(s, f, rates, eb);
-    if (e == SR_E_OK)
-        e = fetch_set_aside(s, f, aside, eb);
-    if (e == SR_E_OK) {
-        add_missing(map, sums, rates, aside, sums);
-        add_missing(map, sums, rates, aside, rates);
-        add_missing(map, sums, rates, aside, aside);
-        if (f->group == STATS_GROUP_NONE && json_object_size(map) == 0)
-            json_object_set_new(map, "", sat_group("", NULL, NULL, NULL));
-        *groups = stats_map_to_array(map);
-    }
-    json_decref(sums);
-    json_decref(rates);
-    json_decref(aside);
-    json_decref(map);
-    return e;
-}
-
-static json_t *sat_change(const json_t *groups, const json_t *prev)
-{
-    json_t *out = json_array();
-    size_t i, j;
-    json_t *g, *p;
-    json_array_foreach(groups, i, g) json_array_foreach(prev, j, p)
-    {
-        if (!json_equal(json_object_get(g, "key"), json_object_get(p, "key")))
-            continue;
-        const json_t *a = json_object_get(g, "ikm"), *b = json_object_get(p, "ikm");
-        json_array_append_new(
-            out, json_pack("{s:O, s:o, s:o, s:o}", "key", json_object_get(g, "key"), "ikm_diff",
-                           stats_diff(a, b), "ikm_ratio", stats_ratio(a, b), "response_rate_diff",
-                           stats_diff(json_object_get(g, "response_rate"),
-                                      json_object_get(p, "response_rate"))));
-    }
+    out.ikm = (struct stats_real){(double)h / 100.0, false};
+    out.grade = grade_of(h);
     return out;
 }
 
-enum sr_err stats_satisfaction(struct stats *s, const struct stats_filter *f, json_t **out,
-                               struct sr_errbuf *eb)
+/* One group's figures (k NULL: an empty period's group). */
+static struct stats_sat_group sat_group(struct stats_pool *pool, const char *key,
+                                        const struct sat_key *k)
 {
-    json_t *groups = NULL, *prev = NULL;
-    enum sr_err e = sat_period(s, f, &groups, eb);
-    struct stats_filter pf = stats_previous(f);
+    static const struct sat_key none;
+    if (!k)
+        k = &none;
+    return (struct stats_sat_group){
+        .key = key,
+        .all = ikm_block(pool, k, 2),
+        .verified = ikm_block(pool, k, 1),
+        .unverified = ikm_block(pool, k, 0),
+        .surveys_started = k->started,
+        .surveys_completed = k->completed,
+        .response_rate = k->started
+                             ? (struct stats_real){(double)k->completed / (double)k->started, false}
+                             : (struct stats_real){0, true},
+        .set_aside = k->aside,
+    };
+}
+
+/* The period's groups in key order. */
+static void sat_groups(struct sat_rows *r, struct stats_period *p)
+{
+    size_t n = r->keys.n;
+    uint32_t *order = sr_calloc(n + 1, sizeof(*order));
+    stats_keys_sorted(&r->keys, order);
+    p->sat = sr_calloc(n + 1, sizeof(*p->sat));
+    for (size_t i = 0; i < n; i++)
+        if (order[i] < r->cap && r->by_id[order[i]].present)
+            p->sat[p->n++] =
+                sat_group(r->keys.pool, stats_keys_text(&r->keys, order[i]), &r->by_id[order[i]]);
+    if (p->filter.group == STATS_GROUP_NONE && p->n == 0) /* an empty period */
+        p->sat[p->n++] = sat_group(r->keys.pool, NULL, NULL);
+    free(order);
+}
+
+static enum sr_err sat_period(struct stats *s, struct stats_pool *pool, struct stats_period *p,
+                              struct sr_errbuf *eb)
+{
+    struct sat_rows r = {.keys.pool = pool};
+    enum sr_err e = fetch_answers(s, &p->filter, &r, eb);
+    if (e == SR_E_OK)
+        e = fetch_rates(s, &p->filter, &r, eb);
+    if (e == SR_E_OK)
+        e = fetch_set_aside(s, &p->filter, &r, eb);
+    if (e == SR_E_OK)
+        sat_groups(&r, p);
+    for (size_t i = 0; i < r.cap; i++)
+        free(r.by_id[i].el);
+    free(r.by_id);
+    stats_keys_free(&r.keys);
+    return e;
+}
+
+/* The change of every key in both periods (both sorted by key). */
+static void sat_change(struct stats_result *r)
+{
+    const struct stats_period *a = &r->now, *b = &r->previous;
+    r->sat_change = sr_calloc(a->n + 1, sizeof(*r->sat_change));
+    for (size_t i = 0, j = 0; i < a->n && j < b->n;) {
+        int c = strcmp(a->sat[i].key ? a->sat[i].key : "", b->sat[j].key ? b->sat[j].key : "");
+        if (c == 0)
+            r->sat_change[r->n_change++] = (struct stats_sat_change){
+                a->sat[i].key, stats_real_diff(a->sat[i].all.ikm, b->sat[j].all.ikm),
+                stats_real_ratio(a->sat[i].all.ikm, b->sat[j].all.ikm),
+                stats_real_diff(a->sat[i].response_rate, b->sat[j].response_rate)};
+        i += c <= 0;
+        j += c >= 0;
+    }
+}
+
+enum sr_err stats_satisfaction(struct stats *s, const struct stats_filter *f,
+                               struct stats_result **out, struct sr_errbuf *eb)
+{
+    struct stats_result *r = stats_result_new(STATS_SATISFACTION, f);
+    enum sr_err e = sat_period(s, r->pool, &r->now, eb);
     if (e == SR_E_OK && f->compare_previous)
-        e = sat_period(s, &pf, &prev, eb);
+        e = sat_period(s, r->pool, &r->previous, eb);
     if (e != SR_E_OK) {
-        json_decref(groups);
-        json_decref(prev);
+        stats_result_free(r);
         return e;
     }
-    *out = json_pack("{s:s, s:o, s:o}", "statistic", "satisfaction", "filter",
-                     stats_filter_json(f, NULL), "groups", groups);
-    if (prev) {
-        json_object_set_new(*out, "change", sat_change(groups, prev));
-        json_object_set_new(
-            *out, "previous",
-            json_pack("{s:o, s:o}", "filter", stats_filter_json(&pf, NULL), "groups", prev));
-    }
+    if (f->compare_previous)
+        sat_change(r);
+    *out = r;
     return SR_E_OK;
 }
 
 /* ---------------------------------------------------------------- per complaint */
 
-const char *const stats_complaint_cols[] = {"ticket",
-                                            "unit",
-                                            "officer",
-                                            "category",
-                                            "citizen",
-                                            "state",
-                                            "opened_at",
-                                            "first_response_at",
-                                            "resolved_at",
-                                            "first_response_wall_ms",
-                                            "first_response_work_ms",
-                                            "resolution_wall_ms",
-                                            "resolution_work_ms",
-                                            "sla_first_response_met",
-                                            "sla_resolution_met",
-                                            "rating"};
-const size_t stats_n_complaint_cols =
-    sizeof(stats_complaint_cols) / sizeof(stats_complaint_cols[0]);
+static const char *col_text(struct stats_pool *pool, sqlite3_stmt *st, int col)
+{
+    return stats_pool_strdup(pool, (const char *)sqlite3_column_text(st, col));
+}
 
-enum sr_err stats_complaints(struct stats *s, const struct stats_filter *f, json_t **out,
-                             struct sr_errbuf *eb)
+static struct stats_int col_int(sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return (struct stats_int){0, true};
+    return (struct stats_int){sqlite3_column_int64(st, col), false};
+}
+
+static void complaint_row(struct stats_result *r, sqlite3_stmt *st, size_t *cap)
+{
+    if (r->n_complaints == *cap) {
+        *cap = *cap ? *cap * 2 : 256;
+        r->complaints = sr_realloc(r->complaints, *cap * sizeof(*r->complaints));
+    }
+    struct stats_pool *p = r->pool;
+    r->complaints[r->n_complaints++] = (struct stats_complaint){
+        .ticket = col_text(p, st, 0),
+        .unit = col_text(p, st, 1),
+        .officer = col_text(p, st, 2),
+        .category = col_text(p, st, 3),
+        .citizen = col_text(p, st, 4),
+        .state = col_text(p, st, 5),
+        .opened_at = col_int(st, 6),
+        .first_response_at = col_int(st, 7),
+        .resolved_at = col_int(st, 8),
+        .first_response_wall_ms = col_int(st, 9),
+        .first_response_work_ms = col_int(st, 10),
+        .resolution_wall_ms = col_int(st, 11),
+        .resolution_work_ms = col_int(st, 12),
+        .sla_first_response_met = col_int(st, 13),
+        .sla_resolution_met = col_int(st, 14),
+        .rating = col_int(st, 15),
+    };
+}
+
+enum sr_err stats_complaints(struct stats *s, const struct stats_filter *f,
+                             struct stats_result **out, struct sr_errbuf *eb)
 {
     sqlite3_stmt *st = stats_prepare(
         s,
@@ -343,21 +361,17 @@ enum sr_err stats_complaints(struct stats *s, const struct stats_filter *f, json
     if (!st)
         return SR_E_IO;
     stats_bind_filter(st, f);
-    json_t *rows = json_array();
+    struct stats_result *r = stats_result_new(STATS_COMPLAINTS, f);
+    size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_object();
-        for (size_t i = 0; i < stats_n_complaint_cols; i++)
-            json_object_set_new(o, stats_complaint_cols[i], stats_col_json(st, (int)i));
-        json_array_append_new(rows, o);
-    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        complaint_row(r, st, &cap);
     enum sr_err e = rc == SQLITE_DONE ? SR_E_OK : stats_sql_err(s, "complaints", eb);
-    sqlite3_finalize(st);
+    stats_release(st);
     if (e != SR_E_OK) {
-        json_decref(rows);
+        stats_result_free(r);
         return e;
     }
-    *out = json_pack("{s:s, s:o, s:o}", "statistic", "complaints", "filter",
-                     stats_filter_json(f, NULL), "complaints", rows);
+    *out = r;
     return SR_E_OK;
 }

@@ -4,7 +4,9 @@
 # (RelWithDebInfo, as deployed) and bench/stats/statsbench.c against it, generates one year of a
 # city's data once (25 units, 500 officers, 220,000 complaints, ~1.2 million complaint_events,
 # 150,000 surveys; kept in BUILD_DIR/bench-stats/year.sqlite, REGEN=1 remakes it), then times each
-# statistic RUNS times on one read-only connection and prints p50 / p95 / max in ms.
+# statistic RUNS times on one read-only connection and prints p50 / p95 / max in ms (the query
+# and its JSON, as an API worker builds it; gateway/stats_render.c is compiled in), and the
+# query's own p50 / p95.
 # The target: Q3 response times grouped by officer under 200 ms at p95.
 #   bench/stats/run.sh              RUNS=50 BUILD_DIR=build-stats
 set -eu
@@ -19,7 +21,8 @@ cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target suara_evalstore >/dev/null
 # shellcheck disable=SC2046
 cc -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I "$ROOT/store" -I "$ROOT/common" \
-    -o "$VAR/statsbench" "$ROOT/bench/stats/statsbench.c" \
+    -I "$ROOT/gateway" -o "$VAR/statsbench" "$ROOT/bench/stats/statsbench.c" \
+    "$ROOT/gateway/stats_render.c" \
     "$BUILD_DIR/store/libsuara_evalstore.a" "$BUILD_DIR/common/libsuara_common.a" \
     $(pkg-config --libs sqlite3 jansson hiredis libcrypto) -pthread -lm
 if [ ! -s "$DB" ] || [ "${REGEN:-0}" = 1 ]; then

@@ -8,13 +8,16 @@
  *                                  visits. Deterministic (fixed seed); no real names or numbers.
  *   statsbench time FILE N         N timed runs of each measured statistic on one read-only
  *                                  stats connection (after one warm-up run), printing p50 / p95 /
- *                                  max milliseconds. The headline: Q3 2025 response times grouped
- *                                  by officer (wall clock), the API's GET
+ *                                  max milliseconds of the query and its JSON (the result
+ *                                  rendered by gateway/stats_render.c, as the API does), and
+ *                                  the query's own p50 / p95. The headline: Q3 2025 response times
+ * grouped by officer (wall clock), the API's GET
  *                                  /api/v1/stats/response-times?from=2025-07-01&to=2025-10-01&
  *                                  group_by=officer.
  */
 #include "evalstore.h"
 #include "stats.h"
+#include "stats_render.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -343,31 +346,43 @@ static const struct measure measures[] = {
      {Q3_FROM, Q4_FROM, NULL, NULL, NULL, STATS_GROUP_OFFICER, STATS_CLOCK_WALL, 0}},
 };
 
-/* One measure, n runs after a warm-up: prints p50 / p95 / max; -1 on a failed query. */
+/* One measure, n runs after a warm-up: the query and its JSON (what an API worker builds before
+ * writing the body), p50 / p95 / max, and the query alone (the store's share), p50 / p95; -1 on a
+ * failed query. */
 static int time_one(struct stats *s, const struct measure *m, int n)
 {
-    double *t = calloc((size_t)n, sizeof(*t));
+    double *t = calloc((size_t)n, sizeof(*t)), *q = calloc((size_t)n, sizeof(*q));
     size_t groups = 0;
     for (int i = -1; i < n; i++) {
         struct sr_errbuf eb = {{0}};
-        json_t *out = NULL;
+        struct stats_result *out = NULL;
         double t0 = now_ms();
         enum sr_err e = m->satisfaction ? stats_satisfaction(s, &m->f, &out, &eb)
                                         : stats_response_times(s, &m->f, NOW_MS, &out, &eb);
         if (e != SR_E_OK) {
             fprintf(stderr, "statsbench: %s: %s\n", m->name, eb.msg);
             free(t);
+            free(q);
             return -1;
         }
-        if (i >= 0)
+        double t1 = now_ms();
+        json_t *json = stats_render_json(out);
+        if (i >= 0) {
             t[i] = now_ms() - t0;
-        groups = json_array_size(json_object_get(out, "groups"));
-        json_decref(out);
+            q[i] = t1 - t0;
+        }
+        groups = out->now.n;
+        json_decref(json);
+        stats_result_free(out);
     }
     qsort(t, (size_t)n, sizeof(*t), cmp_double);
-    printf("%-58s groups %4zu  p50 %7.1f ms  p95 %7.1f ms  max %7.1f ms\n", m->name, groups,
-           t[(n + 1) / 2 - 1], t[(95 * n + 99) / 100 - 1], t[n - 1]);
+    qsort(q, (size_t)n, sizeof(*q), cmp_double);
+    printf("%-58s groups %4zu  p50 %7.1f ms  p95 %7.1f ms  max %7.1f ms  (query alone p50 %7.1f "
+           "p95 %7.1f ms)\n",
+           m->name, groups, t[(n + 1) / 2 - 1], t[(95 * n + 99) / 100 - 1], t[n - 1],
+           q[(n + 1) / 2 - 1], q[(95 * n + 99) / 100 - 1]);
     free(t);
+    free(q);
     return 0;
 }
 

@@ -130,16 +130,15 @@ static void test_rating_gaming(void **state)
     struct stats *st = stats_open(E.db, &eb);
     assert_non_null(st);
     struct stats_filter f = {.from_ms = 0, .to_ms = 4102444800000LL, .officer = "BMK001"};
-    json_t *res = NULL;
+    struct stats_result *res = NULL;
     assert_int_equal(stats_satisfaction(st, &f, &res, &eb), SR_E_OK);
-    const json_t *g = json_array_get(json_object_get(res, "groups"), 0);
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(g, "elements"), i, e)
-        assert_int_equal(json_integer_value(json_object_get(e, "respondents")), 1);
-    assert_true(json_array_size(json_object_get(g, "elements")) > 0);
-    assert_int_equal(json_integer_value(json_object_get(g, "set_aside")), 99);
-    json_decref(res);
+    assert_true(res->now.n > 0);
+    const struct stats_sat_group *g = &res->now.sat[0];
+    for (size_t i = 0; i < g->all.n_elements; i++)
+        assert_int_equal(g->all.elements[i].respondents, 1);
+    assert_true(g->all.n_elements > 0);
+    assert_int_equal(g->set_aside, 99);
+    stats_result_free(res);
     stats_close(st);
 }
 

@@ -5,6 +5,9 @@
  * the code: nearest-rank percentiles, means, SLA shares, open-past-deadline counts, groupings,
  * the working clock, the comparison with the previous period, NRR / IKM / grade with verified
  * ratings apart, the response rate, the IKM grade boundaries and an empty period, and the CSV.
+ * The store returns typed rows (struct stats_result); the figures are read here from the API's
+ * JSON and CSV of them (gateway/stats_render.c), so the golden values hold for what the
+ * administrators read, and test_typed_result checks the rows themselves.
  *
  * The period is Q3 2026: [2026-07-01, 2026-10-01) WIB. H = one hour in ms.
  */
@@ -15,6 +18,7 @@
 
 #include "evalstore.h"
 #include "stats.h"
+#include "stats_render.h"
 
 #include "sr_mem.h"
 
@@ -304,22 +308,41 @@ static int is_null(const json_t *o, const char *part, const char *name)
     return json_is_null(json_object_get(part ? json_object_get(o, part) : o, name));
 }
 
-static json_t *rt(struct stats_filter f)
+static struct stats_result *query(enum stats_kind k, struct stats_filter f)
 {
-    json_t *res = NULL;
+    struct stats_result *res = NULL;
     struct sr_errbuf eb = {{0}};
-    if (stats_response_times(S, &f, now_ms, &res, &eb) != SR_E_OK)
+    if (stats_query(S, k, &f, now_ms, &res, &eb) != SR_E_OK)
         fail_msg("%s", eb.msg);
     return res;
 }
 
+/* A statistic as the API's JSON. */
+static json_t *as_json(enum stats_kind k, struct stats_filter f)
+{
+    struct stats_result *res = query(k, f);
+    json_t *o = stats_render_json(res);
+    stats_result_free(res);
+    return o;
+}
+
+/* A statistic as the API's CSV (heap), its length in *len. */
+static char *as_csv(enum stats_kind k, struct stats_filter f, size_t *len)
+{
+    struct stats_result *res = query(k, f);
+    char *csv = stats_render_csv_text(res, len);
+    stats_result_free(res);
+    return csv;
+}
+
+static json_t *rt(struct stats_filter f)
+{
+    return as_json(STATS_RESPONSE_TIMES, f);
+}
+
 static json_t *sat(struct stats_filter f)
 {
-    json_t *res = NULL;
-    struct sr_errbuf eb = {{0}};
-    if (stats_satisfaction(S, &f, &res, &eb) != SR_E_OK)
-        fail_msg("%s", eb.msg);
-    return res;
+    return as_json(STATS_SATISFACTION, f);
 }
 
 /* Q3 as a whole. First responses (h): 1 2 3 4 10 5 -> sorted 1 2 3 4 5 10, n = 6: p50 = the
@@ -540,12 +563,10 @@ static void test_set_aside(void **state)
     json_decref(res);
     /* the CSV's IKM row: completed surveys 7 (response rate 7/7), set aside 3 last */
     f.group = STATS_GROUP_NONE;
-    res = sat(f);
-    char *csv = stats_csv(res, NULL);
+    char *csv = as_csv(STATS_SATISFACTION, f, NULL);
     assert_non_null(strstr(csv, ",response_rate,set_aside\r\n"));
     assert_non_null(strstr(csv, "\r\ncurrent,,all,IKM,62.5000,7,D,1.0000,3\r\n"));
     free(csv);
-    json_decref(res);
 }
 
 static void test_grade_boundaries(void **state)
@@ -574,9 +595,8 @@ static void test_grade_boundaries(void **state)
 static void test_csv(void **state)
 {
     (void)state;
-    json_t *res = rt(q3(STATS_GROUP_UNIT));
     size_t len = 0;
-    char *csv = stats_csv(res, &len);
+    char *csv = as_csv(STATS_RESPONSE_TIMES, q3(STATS_GROUP_UNIT), &len);
     assert_int_equal(strlen(csv), len);
     const char *want =
         "period,key,measure,count,mean_ms,p50_ms,p90_ms,max_ms,within_sla,open_past_deadline\r\n"
@@ -586,12 +606,11 @@ static void test_csv(void **state)
         "current,PATEN-BMK,resolution,3,172800000,172800000,259200000,259200000,0.6667,1\r\n";
     assert_string_equal(csv, want);
     free(csv);
-    json_decref(res);
     /* per-complaint: a header and one row per complaint of the period, the pseudonym only */
     struct stats_filter f = q3(STATS_GROUP_NONE);
-    json_t *list = NULL;
+    struct stats_result *list = NULL;
     assert_int_equal(stats_complaints(S, &f, &list, NULL), SR_E_OK);
-    csv = stats_csv(list, NULL);
+    csv = stats_render_csv_text(list, NULL);
     assert_non_null(strstr(csv, "ticket,unit,officer,category,citizen,state,opened_at,"));
     assert_non_null(strstr(csv, "\r\nX1,PATEN-BMK,BMK002,layanan,c-X1,resolved,"));
     size_t lines = 0;
@@ -599,7 +618,75 @@ static void test_csv(void **state)
         lines++;
     assert_int_equal(lines, 1 + 7); /* X1..X7; P1 is in Q2 */
     free(csv);
-    json_decref(list);
+    stats_result_free(list);
+}
+
+/* The typed rows themselves (what the renderers read): by officer the groups come sorted with
+ * the null key (X7, never answered) first; an empty summary has count 0 and null figures; the
+ * comparison's change row is there for the key both periods have; satisfaction's elements come
+ * by name; the complaint list's nulls are flags. Same figures as the tests above. */
+static void test_typed_result(void **state)
+{
+    (void)state;
+    struct stats_result *r = query(STATS_RESPONSE_TIMES, q3(STATS_GROUP_OFFICER));
+    assert_int_equal(r->kind, STATS_RESPONSE_TIMES);
+    assert_int_equal(r->now.n, 4);
+    assert_null(r->now.rt[0].key);
+    assert_string_equal(r->now.rt[1].key, "BMK002");
+    assert_string_equal(r->now.rt[2].key, "BMK003");
+    assert_string_equal(r->now.rt[3].key, "SRW001");
+    assert_int_equal(r->now.rt[0].first_response.count, 0);
+    assert_true(r->now.rt[0].first_response.p50_ms.null);
+    assert_true(r->now.rt[0].first_response.within_sla.null);
+    assert_int_equal(r->now.rt[0].first_response.open_past_deadline, 1);
+    const struct stats_rt_summary *a = &r->now.rt[1].first_response;
+    assert_int_equal(a->count, 4);
+    assert_false(a->p50_ms.null);
+    assert_int_equal(a->p50_ms.v, 2 * H);
+    assert_int_equal(a->mean_ms.v, 9000000);
+    assert_true(fabs(a->within_sla.v - 0.75) < 1e-9);
+    assert_int_equal(r->now.rt[1].resolution.open_past_deadline, 1);
+    assert_int_equal(r->n_change, 0); /* no comparison asked */
+    stats_result_free(r);
+
+    struct stats_filter f = q3(STATS_GROUP_NONE);
+    f.compare_previous = 1;
+    r = query(STATS_RESPONSE_TIMES, f);
+    assert_int_equal(r->previous.filter.from_ms, q3_from - 92 * DAY);
+    assert_int_equal(r->previous.n, 1);
+    assert_int_equal(r->previous.rt[0].first_response.p50_ms.v, 100 * H);
+    assert_int_equal(r->n_change, 1);
+    assert_null(r->rt_change[0].key);
+    assert_int_equal(r->rt_change[0].first_response.p50_ms_diff.v, 3 * H - 100 * H);
+    assert_true(fabs(r->rt_change[0].first_response.p50_ms_ratio.v - 0.03) < 1e-12);
+    assert_true(r->rt_change[0].resolution.p50_ms_ratio.null);
+    stats_result_free(r);
+
+    r = query(STATS_SATISFACTION, q3(STATS_GROUP_NONE));
+    assert_int_equal(r->now.n, 1);
+    const struct stats_sat_group *g = &r->now.sat[0];
+    assert_null(g->key);
+    assert_int_equal(g->all.n_elements, 5);
+    static const char *const names[] = {"KEPUASAN", "U3", "U6", "U7", "U8"};
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(g->all.elements[i].name, names[i]);
+    assert_true(fabs(g->all.ikm.v - 79.17) < 1e-9);
+    assert_string_equal(g->all.grade, "B");
+    assert_string_equal(g->verified.grade, "A");
+    assert_int_equal(g->surveys_started, 5);
+    assert_true(fabs(g->response_rate.v - 0.6) < 1e-12);
+    stats_result_free(r);
+
+    r = query(STATS_COMPLAINTS, q3(STATS_GROUP_NONE));
+    assert_int_equal(r->n_complaints, 7);
+    assert_string_equal(r->complaints[0].ticket, "X1");
+    assert_int_equal(r->complaints[0].rating.v, 4);
+    assert_string_equal(r->complaints[2].ticket, "X3");
+    assert_string_equal(r->complaints[2].officer, "BMK003"); /* who resolved it */
+    assert_true(r->complaints[2].rating.null);
+    assert_null(r->complaints[6].officer); /* X7: nobody answered */
+    assert_true(r->complaints[6].first_response_at.null);
+    stats_result_free(r);
 }
 
 static void test_parse(void **state)
@@ -635,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_grade_boundaries),
         cmocka_unit_test(test_set_aside),
         cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_typed_result),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
