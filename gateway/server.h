@@ -138,11 +138,11 @@ void webhook_spool_gauges(struct app *a);
 /* Worker 0's privacy duties each tick (privacy.c): removes the raw number from complaints whose
  * retention after resolution ended, and asks Redis for BGREWRITEAOF when the schedule is due. */
 void privacy_sweep(struct worker *w);
-/* officer_api.c: an officer's complaint command over the HTTP API, run through the same dialog step and atomic
- * commit as the chat command: text is what the officer would have typed ("TERIMA K7M2QX",
- * "BALAS K7M2QX <text>", "SELESAI K7M2QX <note>", "DAFTAR"); officer_code is the token's officer
- * (already verified by the caller). idem_key (the Idempotency-Key header, may be NULL) makes a
- * retried call change nothing twice. Answers r itself: 200 {"reply": "<what the officer is
+/* officer_api.c: an officer's complaint command over the HTTP API, run through the same dialog step
+ * and atomic commit as the chat command: text is what the officer would have typed ("TERIMA
+ * K7M2QX", "BALAS K7M2QX <text>", "SELESAI K7M2QX <note>", "DAFTAR"); officer_code is the token's
+ * officer (already verified by the caller). idem_key (the Idempotency-Key header, may be NULL)
+ * makes a retried call change nothing twice. Answers r itself: 200 {"reply": "<what the officer is
  * told>", "ticket": ...}, 404 unknown officer, 503 without Redis. Borrowed: everything. */
 void webhook_officer_api(struct gw_request *r, const char *officer_code, const char *text,
                          const char *idem_key);
